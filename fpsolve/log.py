@@ -1,0 +1,43 @@
+"""Rank-aware logging: rank 0 logs at INFO, other ranks only at WARNING and above.
+
+Every message fpsolve prints goes through :func:`get_logger`; nothing else writes to stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from mpi4py import MPI
+
+_CONFIGURED = False
+
+
+def configure(level: int = logging.INFO, comm: MPI.Comm = MPI.COMM_WORLD) -> None:
+    """Attach one stream handler to the ``fpsolve`` logger, quiet on ranks other than 0.
+
+    Parameters
+    ----------
+    level
+        Level on rank 0; other ranks use ``max(level, WARNING)``.
+    comm
+        Communicator whose rank decides the level.
+    """
+    global _CONFIGURED
+    logger = logging.getLogger("fpsolve")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    fmt = "%(message)s" if comm.size == 1 else f"[{comm.rank}/{comm.size}] %(message)s"
+    handler.setFormatter(logging.Formatter(fmt))
+    logger.addHandler(handler)
+    logger.setLevel(level if comm.rank == 0 else max(level, logging.WARNING))
+    logger.propagate = False
+    _CONFIGURED = True
+
+
+def get_logger() -> logging.Logger:
+    """Return the package logger, configuring it on first use."""
+    if not _CONFIGURED:
+        configure()
+    return logging.getLogger("fpsolve")

@@ -1,0 +1,1 @@
+"""Solvers: stationary density, transient evolution (FCT and PETSc TS)."""

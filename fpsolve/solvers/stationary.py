@@ -1,0 +1,208 @@
+r"""Stationary density: the normalised right null vector of the forward operator.
+
+.. math::  \nabla\cdot(K\nabla\rho_\infty - \beta\rho_\infty) = 0,\quad J\cdot n = 0 \text{ on }\partial\Omega,
+           \quad \int_\Omega\rho_\infty = 1 .
+
+Discretely :math:`A\rho = 0` with :math:`\mathbf 1^T A = 0`, so any single equation is redundant. We
+replace the equation of one node ``p`` by :math:`\rho_p = 1` (eliminated symmetrically, "pinning") and
+normalise afterwards by :math:`\sum_i m_i\rho_i`. For the AFC scheme the pinned :math:`A_L` is a
+nonsingular M-matrix and the nonlinear limited problem
+:math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by a fixed-point iteration that reuses
+one factorisation. The pinned node is the minimiser of L (or of ``|β|``); if the computed density there
+is below ``1e-3·max ρ`` the solve is repeated pinned at the maximiser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from mpi4py import MPI
+from petsc4py import PETSc
+
+import dolfinx
+
+from fpsolve._petsc import Options, configure, merged
+from fpsolve.afc import steady_limited_correction
+from fpsolve.errors import ProblemError, SolverDivergedError
+from fpsolve.log import get_logger
+from fpsolve.operators import Discretisation
+from fpsolve.solvers._linear import make_ksp, solve
+
+
+@dataclass
+class StationaryResult:
+    """Normalised stationary density and solve statistics."""
+
+    rho: dolfinx.fem.Function
+    iterations: int
+    pinned_dof: int
+    residual: float
+    history: list[float] = field(default_factory=list)
+
+
+class StationarySolver:
+    """Stationary density of a discretised problem with reflecting boundaries.
+
+    Parameters
+    ----------
+    disc
+        The discretisation (its ``scheme`` decides Galerkin, upwind or AFC).
+    petsc_options
+        Options for the linear solver, under ``prefix``.
+    prefix
+        PETSc options prefix.
+    rtol
+        AFC fixed-point tolerance on ``max|ρ^{k+1} − ρ^k| / max ρ``.
+    max_iterations
+        AFC fixed-point iteration limit (raises :class:`SolverDivergedError` beyond it).
+    """
+
+    def __init__(
+        self,
+        disc: Discretisation,
+        petsc_options: Options | None = None,
+        prefix: str = "fpsolve_stationary_",
+        rtol: float = 1e-10,
+        max_iterations: int = 500,
+    ) -> None:
+        if disc.problem.absorbing:
+            msg = "a stationary density needs reflecting boundaries everywhere (absorbing parts kill all mass)"
+            raise ProblemError(msg)
+        self.disc = disc
+        self.options = petsc_options
+        self.prefix = prefix
+        self.rtol = rtol
+        self.max_iterations = max_iterations
+
+    def solve(self) -> StationaryResult:
+        """Compute the normalised stationary density."""
+        p = self._initial_pin()
+        result = self._solve_pinned(p)
+        rho_max = self.disc.maximum(result.rho)
+        value_at_p = self._value_at(result.rho, p)
+        if value_at_p < 1e-3 * rho_max:
+            p = self._argmax(result.rho)
+            get_logger().info(f"stationary: re-pinning at dof {p} (density at first pin {value_at_p:.2e})")
+            result = self._solve_pinned(p)
+        mass = self.disc.mass(result.rho)
+        result.rho.x.array[:] /= mass
+        return result
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _solve_pinned(self, p: int) -> StationaryResult:
+        disc = self.disc
+        B = disc.operator().copy()
+        x = B.createVecRight()
+        b = B.createVecLeft()
+        x.set(0.0)
+        if disc.V.dofmap.index_map.local_range[0] <= p < disc.V.dofmap.index_map.local_range[1]:
+            x.setValue(p, 1.0)
+        x.assemble()
+        b.set(0.0)
+        B.zeroRowsColumns([p], 1.0, x, b)
+        ksp = make_ksp(B, self.prefix, self.options)
+        rho = disc.function("rho")
+        u = rho.x.petsc_vec
+        solve(ksp, b, u, "stationary solve")
+        history: list[float] = []
+        iterations = 1
+        if disc.scheme == "afc":
+            u, iterations, history = self._afc_iterations(ksp, b, u, p)
+        rho.x.scatter_forward()
+        # residual of the full (unpinned) system, relative to the size of its terms
+        r = B.createVecLeft()
+        disc.operator().mult(u, r)
+        if disc.scheme == "afc":
+            r.array[:] -= steady_limited_correction(disc.graph, disc.d, u)
+        scale = float(np.abs(disc.operator().norm(PETSc.NormType.INFINITY))) * u.norm(PETSc.NormType.INFINITY)
+        residual = r.norm(PETSc.NormType.INFINITY) / scale
+        ksp.destroy()
+        B.destroy()
+        return StationaryResult(rho, iterations, p, residual, history)
+
+    def _afc_iterations(
+        self, ksp: PETSc.KSP, b: PETSc.Vec, u: PETSc.Vec, p: int
+    ) -> tuple[PETSc.Vec, int, list[float]]:
+        r"""Anderson-accelerated fixed point :math:`u = G(u) = A_L^{-1}(b + g(u))` via PETSc SNES.
+
+        SNES type ``anderson`` on :math:`F(u) = u - G(u)` (options under ``<prefix>afc_``).
+        """
+        disc = self.disc
+        rhs = b.duplicate()
+        lo, hi = u.getOwnershipRange()
+        history: list[float] = []
+
+        def residual(snes: PETSc.SNES, x: PETSc.Vec, f: PETSc.Vec) -> None:
+            g = steady_limited_correction(disc.graph, disc.d, x)
+            if lo <= p < hi:
+                g[p - lo] = 0.0
+            rhs.array[:] = b.array + g
+            solve(ksp, rhs, f, "stationary AFC iteration")  # f = G(x)
+            f.aypx(-1.0, x)  # f = x - G(x)
+            history.append(f.norm(PETSc.NormType.INFINITY) / max(x.norm(PETSc.NormType.INFINITY), 1e-300))
+
+        snes = PETSc.SNES().create(disc.comm)
+        snes.setFunction(residual, u.duplicate())
+        defaults = {
+            "snes_type": "anderson",
+            "snes_anderson_m": 10,
+            "snes_rtol": 0.0,
+            "snes_atol": self.rtol,
+            "snes_stol": 0.0,
+            "snes_max_it": self.max_iterations,
+            "snes_max_funcs": 10 * self.max_iterations,
+        }
+        configure(snes, self.prefix + "afc_", merged(defaults, None))
+        snes.setConvergenceTest(lambda s, it, norms: self._converged(history, it))
+        snes.solve(None, u)
+        reason = snes.getConvergedReason()
+        iterations = snes.getIterationNumber()
+        snes.destroy()
+        if reason <= 0:
+            last = history[-1] if history else float("nan")
+            msg = f"AFC fixed-point iteration did not converge (SNES reason {reason}, {iterations} iterations, last change {last:.2e})"
+            raise SolverDivergedError(msg)
+        return u, iterations, history
+
+    def _converged(self, history: list[float], it: int) -> int:
+        if history and history[-1] < self.rtol:
+            return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
+        if it >= self.max_iterations:
+            return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
+        return PETSc.SNES.ConvergedReason.ITERATING
+
+    def _owned_coords(self) -> np.ndarray:
+        V = self.disc.V
+        n = V.dofmap.index_map.size_local
+        return V.tabulate_dof_coordinates()[:n, : self.disc.problem.dim].T.copy()
+
+    def _global_argmin(self, values: np.ndarray) -> int:
+        imap = self.disc.V.dofmap.index_map
+        local = (float(values.min()), int(imap.local_range[0] + values.argmin())) if values.size else (np.inf, -1)
+        return _minloc(self.disc.comm, local)
+
+    def _initial_pin(self) -> int:
+        problem = self.disc.problem
+        x = self._owned_coords()
+        if problem.loss is not None:
+            values = problem.numpy("loss")(x)
+        else:
+            values = np.linalg.norm(problem.numpy("beta")(x)[:, 0, :], axis=0)
+        return self._global_argmin(values)
+
+    def _argmax(self, rho: dolfinx.fem.Function) -> int:
+        n = self.disc.V.dofmap.index_map.size_local
+        return self._global_argmin(-rho.x.array[:n])
+
+    def _value_at(self, rho: dolfinx.fem.Function, p: int) -> float:
+        lo, hi = self.disc.V.dofmap.index_map.local_range
+        local = float(rho.x.array[p - lo]) if lo <= p < hi else -np.inf
+        return float(self.disc.comm.allreduce(local, op=MPI.MAX))
+
+
+def _minloc(comm: MPI.Comm, local: tuple[float, int]) -> int:
+    """Global index of the smallest value (ties: smallest index) from per-rank ``(value, index)``."""
+    pairs = [p for p in comm.allgather(local) if p[1] >= 0]
+    return min(pairs)[1]
