@@ -115,7 +115,12 @@ def low_order_entries(graph: EdgeGraph, a: Array, d: Array) -> Array:
 
 
 def zalesak_fct(
-    graph: EdgeGraph, f: Array, u_low: PETSc.Vec, lumped: Array, bounds_from: list[PETSc.Vec]
+    graph: EdgeGraph,
+    f: Array,
+    u_low: PETSc.Vec,
+    lumped: Array,
+    bounds_from: list[PETSc.Vec],
+    fixed: npt.NDArray[np.int64],
 ) -> Array:
     r"""Zalesak's limiter for the FEM-FCT correction :math:`u_i = u^L_i + m_i^{-1}\sum_j\alpha_{ij}f_{ij}`.
 
@@ -123,8 +128,9 @@ def zalesak_fct(
     ``i``; with :math:`P_i^\pm = \sum_j \max/\min(0, f_{ij})`,
     :math:`Q_i^\pm = m_i(u_i^{\max/\min} - u^L_i)`, :math:`R_i^\pm = \min(1, Q_i^\pm/P_i^\pm)` and
     :math:`\alpha_{ij} = \min(R_i^+, R_j^-)` for :math:`f_{ij} > 0` (else :math:`\min(R_i^-, R_j^+)`),
-    the corrected values stay inside the local bounds. Returns the per-row correction
-    :math:`\sum_j \alpha_{ij} f_{ij}` (owned rows).
+    the corrected values stay inside the local bounds. Rows ``fixed`` (owned local indices of Dirichlet
+    nodes, whose values are prescribed) do not restrict their fluxes (:math:`R^\pm = 1`). Returns the
+    per-row correction :math:`\sum_j \alpha_{ij} f_{ij}` (owned rows).
     """
     ul = u_low.getArray(readonly=True)
     umax = ul.copy()
@@ -134,10 +140,17 @@ def zalesak_fct(
         cols = graph.at_columns(v)
         umax = np.maximum(umax, graph.row_max(cols, own))
         umin = np.minimum(umin, graph.row_min(cols, own))
-    return _limit(graph, f, lumped * (umax - ul), lumped * (umin - ul), u_low)
+    return _limit(graph, f, lumped * (umax - ul), lumped * (umin - ul), u_low, fixed)
 
 
-def _limit(graph: EdgeGraph, f: Array, q_plus: Array, q_minus: Array, template: PETSc.Vec) -> Array:
+def _limit(
+    graph: EdgeGraph,
+    f: Array,
+    q_plus: Array,
+    q_minus: Array,
+    template: PETSc.Vec,
+    fixed: npt.NDArray[np.int64],
+) -> Array:
     """Symmetric Zalesak-type α_ij from bounds ``Q±`` and flux sums ``P±``; returns Σ_j α_ij f_ij."""
     p_plus = graph.row_sum(np.maximum(f, 0.0))
     p_minus = graph.row_sum(np.minimum(f, 0.0))
@@ -147,6 +160,8 @@ def _limit(graph: EdgeGraph, f: Array, q_plus: Array, q_minus: Array, template: 
     neg = p_minus < 0
     r_plus[pos] = np.clip(q_plus[pos] / p_plus[pos], 0.0, 1.0)
     r_minus[neg] = np.clip(q_minus[neg] / p_minus[neg], 0.0, 1.0)
+    r_plus[fixed] = 1.0
+    r_minus[fixed] = 1.0
     rp_vec = template.duplicate()
     rm_vec = template.duplicate()
     rp_vec.setArray(r_plus)
@@ -161,12 +176,15 @@ def _limit(graph: EdgeGraph, f: Array, q_plus: Array, q_minus: Array, template: 
     return graph.row_sum(alpha * f)
 
 
-def steady_limited_correction(graph: EdgeGraph, d: Array, u: PETSc.Vec) -> Array:
+def steady_limited_correction(
+    graph: EdgeGraph, d: Array, u: PETSc.Vec, fixed: npt.NDArray[np.int64]
+) -> Array:
     r"""Limited antidiffusion for the steady AFC scheme :math:`A_L u = \sum_j \alpha_{ij}(u) f_{ij}(u)`.
 
     Raw fluxes :math:`f_{ij} = d_{ij}(u_i - u_j)` (these turn :math:`A_L` back into :math:`A`), bounds of
     Barrenechea–John–Knobloch type :math:`Q_i^\pm = q_i(u_i^{\max/\min} - u_i)`, :math:`q_i = \sum_j d_{ij}`,
-    so a local minimum can only be raised and a local maximum only lowered by the correction.
+    so a local minimum can only be raised and a local maximum only lowered by the correction. Rows
+    ``fixed`` (owned local indices with prescribed values) do not restrict their fluxes.
     """
     own = u.getArray(readonly=True)
     cols = graph.at_columns(u)
@@ -174,4 +192,4 @@ def steady_limited_correction(graph: EdgeGraph, d: Array, u: PETSc.Vec) -> Array
     q = graph.row_sum(d)
     umax = graph.row_max(np.where(graph.offdiag, cols, -np.inf), own)
     umin = graph.row_min(np.where(graph.offdiag, cols, np.inf), own)
-    return _limit(graph, f, q * (umax - own), q * (umin - own), u)
+    return _limit(graph, f, q * (umax - own), q * (umin - own), u, fixed)

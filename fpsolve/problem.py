@@ -197,21 +197,17 @@ class FokkerPlanckProblem:
 
 
 def _vectorise(expr: sp.Basic, coords: Sequence[sp.Symbol]) -> Callable[..., npt.NDArray[np.float64]]:
-    """Lambdify ``expr`` (scalar or matrix) and broadcast constant entries to the number of points."""
-    is_matrix = isinstance(expr, sp.MatrixBase)
-    f = sp.lambdify([list(coords)], expr, modules="numpy")
+    """Lambdify ``expr`` entry by entry (scalar or matrix), broadcasting constants to the point count."""
+    entries = expr if isinstance(expr, sp.MatrixBase) else sp.Matrix([[expr]])
+    shape = entries.shape
+    funcs = [sp.lambdify([list(coords)], e, modules="numpy") for e in entries]
 
     def evaluate(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         x = np.asarray(x, dtype=float)
         n = x.shape[-1]
-        if is_matrix:
-            rows, cols = expr.shape
-            out = np.empty((rows, cols, n))
-            raw = f(x)
-            for i in range(rows):
-                for j in range(cols):
-                    out[i, j] = np.broadcast_to(np.asarray(raw[i][j], dtype=float), (n,))
-            return out
-        return np.broadcast_to(np.asarray(f(x), dtype=float), (n,)).copy()
+        out = np.stack([np.broadcast_to(np.asarray(f(x), dtype=float), (n,)) for f in funcs])
+        if isinstance(expr, sp.MatrixBase):
+            return out.reshape(*shape, n)
+        return out[0].copy()
 
     return evaluate

@@ -9,7 +9,8 @@ normalise afterwards by :math:`\sum_i m_i\rho_i`. For the AFC scheme the pinned 
 nonsingular M-matrix and the nonlinear limited problem
 :math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by a fixed-point iteration that reuses
 one factorisation. The pinned node is the minimiser of L (or of ``|β|``); if the computed density there
-is below ``1e-3·max ρ`` the solve is repeated pinned at the maximiser.
+is below ``1e-3·max ρ`` the solve is repeated pinned at the maximiser. The AFC problem is solved by
+:func:`fpsolve.solvers.steady.solve_limited`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from petsc4py import PETSc
 
 import dolfinx
 
-from fpsolve._petsc import Options, configure, merged
+from fpsolve._petsc import Options
 from fpsolve.afc import steady_limited_correction
-from fpsolve.errors import ProblemError, SolverDivergedError
+from fpsolve.errors import ProblemError
 from fpsolve.log import get_logger
 from fpsolve.operators import Discretisation
-from fpsolve.solvers._linear import make_ksp, solve
+from fpsolve.solvers.steady import solve_limited
 
 
 @dataclass
@@ -102,76 +103,24 @@ class StationarySolver:
         x.assemble()
         b.set(0.0)
         B.zeroRowsColumns([p], 1.0, x, b)
-        ksp = make_ksp(B, self.prefix, self.options)
         rho = disc.function("rho")
         u = rho.x.petsc_vec
-        solve(ksp, b, u, "stationary solve")
-        history: list[float] = []
-        iterations = 1
-        if disc.scheme == "afc":
-            u, iterations, history = self._afc_iterations(ksp, b, u, p)
+        p_rows = np.array([p], dtype=np.int64)
+        iterations, history = solve_limited(
+            disc, B, b, p_rows, u, self.prefix, self.options, self.rtol, self.max_iterations
+        )
         rho.x.scatter_forward()
         # residual of the full (unpinned) system, relative to the size of its terms
         r = B.createVecLeft()
         disc.operator().mult(u, r)
         if disc.scheme == "afc":
-            r.array[:] -= steady_limited_correction(disc.graph, disc.d, u)
+            lo, hi = u.getOwnershipRange()
+            fixed = p_rows[(p_rows >= lo) & (p_rows < hi)] - lo
+            r.array[:] -= steady_limited_correction(disc.graph, disc.d, u, fixed)
         scale = float(np.abs(disc.operator().norm(PETSc.NormType.INFINITY))) * u.norm(PETSc.NormType.INFINITY)
         residual = r.norm(PETSc.NormType.INFINITY) / scale
-        ksp.destroy()
         B.destroy()
         return StationaryResult(rho, iterations, p, residual, history)
-
-    def _afc_iterations(
-        self, ksp: PETSc.KSP, b: PETSc.Vec, u: PETSc.Vec, p: int
-    ) -> tuple[PETSc.Vec, int, list[float]]:
-        r"""Anderson-accelerated fixed point :math:`u = G(u) = A_L^{-1}(b + g(u))` via PETSc SNES.
-
-        SNES type ``anderson`` on :math:`F(u) = u - G(u)` (options under ``<prefix>afc_``).
-        """
-        disc = self.disc
-        rhs = b.duplicate()
-        lo, hi = u.getOwnershipRange()
-        history: list[float] = []
-
-        def residual(snes: PETSc.SNES, x: PETSc.Vec, f: PETSc.Vec) -> None:
-            g = steady_limited_correction(disc.graph, disc.d, x)
-            if lo <= p < hi:
-                g[p - lo] = 0.0
-            rhs.array[:] = b.array + g
-            solve(ksp, rhs, f, "stationary AFC iteration")  # f = G(x)
-            f.aypx(-1.0, x)  # f = x - G(x)
-            history.append(f.norm(PETSc.NormType.INFINITY) / max(x.norm(PETSc.NormType.INFINITY), 1e-300))
-
-        snes = PETSc.SNES().create(disc.comm)
-        snes.setFunction(residual, u.duplicate())
-        defaults = {
-            "snes_type": "anderson",
-            "snes_anderson_m": 10,
-            "snes_rtol": 0.0,
-            "snes_atol": self.rtol,
-            "snes_stol": 0.0,
-            "snes_max_it": self.max_iterations,
-            "snes_max_funcs": 10 * self.max_iterations,
-        }
-        configure(snes, self.prefix + "afc_", merged(defaults, None))
-        snes.setConvergenceTest(lambda s, it, norms: self._converged(history, it))
-        snes.solve(None, u)
-        reason = snes.getConvergedReason()
-        iterations = snes.getIterationNumber()
-        snes.destroy()
-        if reason <= 0:
-            last = history[-1] if history else float("nan")
-            msg = f"AFC fixed-point iteration did not converge (SNES reason {reason}, {iterations} iterations, last change {last:.2e})"
-            raise SolverDivergedError(msg)
-        return u, iterations, history
-
-    def _converged(self, history: list[float], it: int) -> int:
-        if history and history[-1] < self.rtol:
-            return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
-        if it >= self.max_iterations:
-            return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
-        return PETSc.SNES.ConvergedReason.ITERATING
 
     def _owned_coords(self) -> np.ndarray:
         V = self.disc.V

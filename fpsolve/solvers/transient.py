@@ -109,12 +109,6 @@ class TransientSolver:
         self._m = disc.lumped.getArray(readonly=True)[:n].copy()
         if disc.scheme == "afc":
             self._mij = disc.graph.entries(disc.M)
-            flags = disc.lumped.duplicate()
-            flags.set(0.0)
-            lo = flags.getOwnershipRange()[0]
-            flags.array[disc.bc_rows - lo] = 1.0
-            self._bc_entry = (disc.graph.at_columns(flags) > 0) | (flags.array[disc.graph.rows] > 0)
-            flags.destroy()
 
     # -- public --------------------------------------------------------------------------------
 
@@ -184,10 +178,11 @@ class TransientSolver:
             du_own = du.array[g.rows]
             uh_own = u_high.array[g.rows]
             f = self._mij * (du_own - g.at_columns(du)) + dt * disc.d * (uh_own - g.at_columns(u_high))
-            f[~g.offdiag | self._bc_entry] = 0.0
+            f[~g.offdiag] = 0.0
             ul_cols = g.at_columns(u_low)
             f[f * (ul_cols - u_low.array[g.rows]) > 0] = 0.0  # prelimiting: drop diffusive fluxes
-            corr = zalesak_fct(g, f, u_low, self._m, [u_low])
+            corr = zalesak_fct(g, f, u_low, self._m, [u_low], rows)
+            corr[rows] = 0.0
             u.array[:] = u_low.array + corr / self._m
         rho.x.scatter_forward()
 

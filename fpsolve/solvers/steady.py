@@ -1,0 +1,158 @@
+r"""Steady linear problems of the discretised operator, with AFC limiting where the scheme asks for it.
+
+.. math::  B u = b + g(u),\qquad g_i(u) = \sum_j \alpha_{ij}(u) f_{ij}(u)\ \ (\text{AFC; } g = 0 \text{ otherwise}),
+
+where ``B`` is the scheme's operator (:math:`A` or :math:`A_L`, or their transposes for backward
+problems) with some rows fixed (Dirichlet rows or a pinned node), eliminated symmetrically. The AFC
+problem is solved by Anderson-accelerated fixed-point iteration (PETSc SNES ``anderson`` on
+:math:`F(u) = u - B^{-1}(b + g(u))`) that reuses one factorisation of ``B``.
+
+:class:`SourceSolver` uses this for :math:`\nabla\cdot J = f` with absorbing boundaries (the
+manufactured-solution problem).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from petsc4py import PETSc
+
+import dolfinx
+import dolfinx.fem.petsc
+import ufl
+
+from fpsolve._petsc import Options, configure, merged
+from fpsolve.afc import steady_limited_correction
+from fpsolve.errors import ProblemError, SolverDivergedError
+from fpsolve.operators import Discretisation
+from fpsolve.solvers._linear import make_ksp, solve
+from fpsolve.symbolic import to_ufl
+
+
+def solve_limited(
+    disc: Discretisation,
+    B: PETSc.Mat,
+    b: PETSc.Vec,
+    fixed_rows: np.ndarray,
+    u: PETSc.Vec,
+    prefix: str,
+    options: Options | None,
+    rtol: float,
+    max_iterations: int,
+) -> tuple[int, list[float]]:
+    """Solve ``B u = b (+ g(u) for AFC)`` in place; ``fixed_rows`` (global) keep ``u = b`` there.
+
+    Returns
+    -------
+    tuple
+        Number of fixed-point iterations (1 for a linear scheme) and the history of
+        ``max|F(u)|/max|u|``.
+    """
+    ksp = make_ksp(B, prefix, options)
+    try:
+        solve(ksp, b, u, "steady solve")
+        if disc.scheme != "afc":
+            return 1, []
+        return _anderson(disc, ksp, b, fixed_rows, u, prefix, rtol, max_iterations)
+    finally:
+        ksp.destroy()
+
+
+def _anderson(
+    disc: Discretisation,
+    ksp: PETSc.KSP,
+    b: PETSc.Vec,
+    fixed_rows: np.ndarray,
+    u: PETSc.Vec,
+    prefix: str,
+    rtol: float,
+    max_iterations: int,
+) -> tuple[int, list[float]]:
+    rhs = b.duplicate()
+    lo, hi = u.getOwnershipRange()
+    fixed_rows = np.asarray(fixed_rows, dtype=np.int64)
+    fixed = fixed_rows[(fixed_rows >= lo) & (fixed_rows < hi)] - lo
+    history: list[float] = []
+
+    def residual(snes: PETSc.SNES, x: PETSc.Vec, f: PETSc.Vec) -> None:
+        g = steady_limited_correction(disc.graph, disc.d, x, fixed)
+        g[fixed] = 0.0
+        rhs.array[:] = b.array + g
+        solve(ksp, rhs, f, "AFC fixed-point iteration")  # f = G(x)
+        f.aypx(-1.0, x)  # f = x - G(x)
+        history.append(f.norm(PETSc.NormType.INFINITY) / max(x.norm(PETSc.NormType.INFINITY), 1e-300))
+
+    def converged(snes: PETSc.SNES, it: int, norms: Any) -> int:
+        if history and history[-1] < rtol:
+            return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
+        if it >= max_iterations:
+            return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
+        return PETSc.SNES.ConvergedReason.ITERATING
+
+    snes = PETSc.SNES().create(disc.comm)
+    snes.setFunction(residual, u.duplicate())
+    defaults = {"snes_type": "anderson", "snes_anderson_m": 10, "snes_max_funcs": 10 * max_iterations}
+    configure(snes, prefix + "afc_", merged(defaults, None))
+    snes.setConvergenceTest(converged)
+    snes.solve(None, u)
+    reason, iterations = snes.getConvergedReason(), snes.getIterationNumber()
+    snes.destroy()
+    rhs.destroy()
+    if reason <= 0:
+        last = history[-1] if history else float("nan")
+        msg = (
+            f"AFC fixed-point iteration did not converge (SNES reason {reason}, {iterations} iterations, "
+            f"last relative change {last:.2e})"
+        )
+        raise SolverDivergedError(msg)
+    return iterations, history
+
+
+class SourceSolver:
+    r"""Steady forward problem with a source and absorbing boundaries.
+
+    .. math::  \nabla\cdot(\beta\rho - K\nabla\rho) = f \text{ in } \Omega,\quad
+               \rho = 0 \text{ on absorbing parts},\quad J\cdot n = 0 \text{ elsewhere}.
+
+    Parameters
+    ----------
+    disc
+        Discretisation of a problem with at least one absorbing part.
+    petsc_options, prefix, rtol, max_iterations
+        As for :func:`solve_limited`.
+    """
+
+    def __init__(
+        self,
+        disc: Discretisation,
+        petsc_options: Options | None = None,
+        prefix: str = "fpsolve_source_",
+        rtol: float = 1e-10,
+        max_iterations: int = 500,
+    ) -> None:
+        if not disc.problem.absorbing:
+            raise ProblemError("a source problem needs an absorbing boundary part (else it is singular)")
+        self.disc, self.options, self.prefix = disc, petsc_options, prefix
+        self.rtol, self.max_iterations = rtol, max_iterations
+        self.iterations = 0
+
+    def solve(self, source: Any) -> dolfinx.fem.Function:
+        """Solve for the sympy source expression ``source`` and return ρ."""
+        disc = self.disc
+        x = ufl.SpatialCoordinate(disc.msh)
+        v = ufl.TestFunction(disc.V)
+        f = to_ufl(source, x, disc.problem.coords)
+        b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(f * v * disc.dx))
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        b.array[disc.bc_rows - b.getOwnershipRange()[0]] = 0.0
+        B = disc.operator().copy()
+        B.zeroRowsColumns(disc.bc_rows, 1.0)
+        rho = disc.function("rho")
+        self.iterations, _ = solve_limited(
+            disc, B, b, disc.bc_rows, rho.x.petsc_vec, self.prefix, self.options, self.rtol, self.max_iterations
+        )
+        rho.x.scatter_forward()
+        B.destroy()
+        b.destroy()
+        return rho
