@@ -149,6 +149,11 @@ class Discretisation:
         """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind)."""
         return self.A if self.A_L is None else self.A_L
 
+    def blended_operator(self, omega: float) -> PETSc.Mat:
+        r"""New matrix :math:`A - (1-\omega)D` (``omega = 0``: :math:`A_L`, ``omega = 1``: :math:`A`; AFC only)."""
+        a = self.graph.entries(self.A)
+        return self.graph.matrix(self.A, low_order_entries(self.graph, a, (1.0 - omega) * self.d))
+
     def generator(self) -> PETSc.Mat:
         r"""Matrix of :math:`-\mathcal L` (the backward generator): the transpose of :meth:`operator`."""
         return self.operator().transpose(PETSc.Mat())

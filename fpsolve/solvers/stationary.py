@@ -7,8 +7,7 @@ Discretely :math:`A\rho = 0` with :math:`\mathbf 1^T A = 0`, so any single equat
 replace the equation of one node ``p`` by :math:`\rho_p = 1` (eliminated symmetrically, "pinning") and
 normalise afterwards by :math:`\sum_i m_i\rho_i`. For the AFC scheme the pinned :math:`A_L` is a
 nonsingular M-matrix and the nonlinear limited problem
-:math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by a fixed-point iteration that reuses
-one factorisation. The pinned node is the minimiser of L (or of ``|β|``); if the computed density there
+:math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by an accelerated defect correction. The pinned node is the minimiser of L (or of ``|β|``); if the computed density there
 is below ``1e-3·max ρ`` the solve is repeated pinned at the maximiser. The AFC problem is solved by
 :func:`fpsolve.solvers.steady.solve_limited`.
 """
