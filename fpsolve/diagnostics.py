@@ -1,0 +1,51 @@
+r"""Global integrals, errors and convergence rates of finite-element fields (MPI-reduced)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from mpi4py import MPI
+
+import dolfinx
+import ufl
+
+
+def integral(expr: Any, msh: dolfinx.mesh.Mesh, quadrature_degree: int = 6) -> float:
+    r""":math:`\int_\Omega e\,dx`, summed over ranks."""
+    dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": quadrature_degree})
+    local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * dx))
+    return float(msh.comm.allreduce(local, op=MPI.SUM))
+
+
+def error_L2(u_h: Any, u_exact: Any, msh: dolfinx.mesh.Mesh, relative: bool = False, quadrature_degree: int = 8) -> float:
+    r""":math:`\|u_h - u\|_{L^2}` (vector or scalar), optionally divided by :math:`\|u\|_{L^2}`.
+
+    The exact solution is a UFL expression evaluated at high-order quadrature points.
+    """
+    diff = u_h - u_exact
+    e = np.sqrt(integral(ufl.inner(diff, diff), msh, quadrature_degree))
+    if relative:
+        e /= np.sqrt(integral(ufl.inner(u_exact, u_exact), msh, quadrature_degree))
+    return float(e)
+
+
+def moments(rho: Any, msh: dolfinx.mesh.Mesh, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Mean :math:`\int x\rho` and covariance :math:`\int (x-m)(x-m)^T\rho` of a density (mass 1)."""
+    x = ufl.SpatialCoordinate(msh)
+    mean = np.array([integral(rho * x[i], msh) for i in range(dim)])
+    cov = np.array(
+        [[integral(rho * (x[i] - mean[i]) * (x[j] - mean[j]), msh) for j in range(dim)] for i in range(dim)]
+    )
+    return mean, cov
+
+
+def observed_orders(h: Sequence[float], errors: Sequence[float]) -> np.ndarray:
+    r"""Orders :math:`\log(e_{k+1}/e_k)/\log(h_{k+1}/h_k)` between successive refinements.
+
+    >>> observed_orders([0.1, 0.05], [4e-2, 1e-2]).round(6).tolist()
+    [2.0]
+    """
+    h, e = np.asarray(h, float), np.asarray(errors, float)
+    return np.log(e[1:] / e[:-1]) / np.log(h[1:] / h[:-1])

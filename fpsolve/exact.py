@@ -1,0 +1,67 @@
+r"""Closed-form solutions used to verify the solvers (THEORY.md §8).
+
+Ornstein–Uhlenbeck process :math:`dX = -A(X-\mu)dt + \sqrt{2}\,K^{1/2}dW` with constant
+:math:`K = \varepsilon^2 Q \succeq 0` (degenerate allowed when :math:`(A, K^{1/2})` is controllable):
+
+* stationary law :math:`N(\mu, \Sigma_\infty)`, :math:`A\Sigma_\infty + \Sigma_\infty A^T = 2K`;
+* transient law from :math:`N(m_0, \Sigma_0)`: mean :math:`\mu + e^{-At}(m_0-\mu)`,
+  covariance :math:`\dot\Sigma = -A\Sigma - \Sigma A^T + 2K`;
+* stationary current :math:`J_\infty = \beta\rho_\infty - K\nabla\rho_\infty
+  = \big(-A + K\Sigma_\infty^{-1}\big)(x-\mu)\,\rho_\infty` (zero iff :math:`AK = KA^T`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import scipy.linalg
+import sympy as sp
+
+from fpsolve.problem import coordinates, gaussian_density
+
+Array = npt.NDArray[np.float64]
+
+
+def ou_stationary_covariance(A: npt.ArrayLike, K: npt.ArrayLike) -> Array:
+    r"""Solve the Lyapunov equation :math:`A\Sigma + \Sigma A^T = 2K`."""
+    return scipy.linalg.solve_continuous_lyapunov(np.asarray(A, float), 2.0 * np.asarray(K, float))
+
+
+def ou_mean(A: npt.ArrayLike, mu: npt.ArrayLike, m0: npt.ArrayLike, t: float) -> Array:
+    r"""Mean :math:`\mu + e^{-At}(m_0 - \mu)`."""
+    A, mu = np.asarray(A, float), np.asarray(mu, float)
+    return mu + scipy.linalg.expm(-A * t) @ (np.asarray(m0, float) - mu)
+
+
+def ou_covariance(A: npt.ArrayLike, K: npt.ArrayLike, sigma0: npt.ArrayLike, t: float) -> Array:
+    r"""Covariance at time t: :math:`\Sigma(t) = \Sigma_\infty + e^{-At}(\Sigma_0 - \Sigma_\infty)e^{-A^Tt}`.
+
+    (The difference :math:`\Sigma - \Sigma_\infty` solves the homogeneous Lyapunov ODE.)
+    """
+    A = np.asarray(A, float)
+    s_inf = ou_stationary_covariance(A, K)
+    e = scipy.linalg.expm(-A * t)
+    return s_inf + e @ (np.asarray(sigma0, float) - s_inf) @ e.T
+
+
+def ou_stationary_density(mu: npt.ArrayLike, sigma: npt.ArrayLike) -> sp.Expr:
+    """The Gaussian :math:`N(\\mu, \\Sigma)` as a sympy expression of the coordinates."""
+    return gaussian_density(list(np.asarray(mu, float)), sigma)
+
+
+def ou_stationary_current(A: npt.ArrayLike, K: npt.ArrayLike, mu: npt.ArrayLike) -> sp.Matrix:
+    r"""Exact stationary current :math:`(-A + K\Sigma_\infty^{-1})(x-\mu)\rho_\infty` (sympy column)."""
+    A, K, mu = np.asarray(A, float), np.asarray(K, float), np.asarray(mu, float)
+    sigma = ou_stationary_covariance(A, K)
+    rho = ou_stationary_density(mu, sigma)
+    xs = sp.Matrix(coordinates(len(mu))) - sp.Matrix(mu)
+    return sp.Matrix(-A + K @ np.linalg.inv(sigma)) * xs * rho
+
+
+__all__ = [
+    "ou_covariance",
+    "ou_mean",
+    "ou_stationary_covariance",
+    "ou_stationary_current",
+    "ou_stationary_density",
+]
