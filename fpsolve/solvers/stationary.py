@@ -64,7 +64,7 @@ class StationarySolver:
         petsc_options: Options | None = None,
         prefix: str = "fpsolve_stationary_",
         rtol: float = 1e-10,
-        max_iterations: int = 500,
+        max_iterations: int = 5000,
     ) -> None:
         if disc.problem.absorbing:
             msg = "a stationary density needs reflecting boundaries everywhere (absorbing parts kill all mass)"

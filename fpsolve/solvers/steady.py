@@ -146,7 +146,7 @@ class SourceSolver:
         petsc_options: Options | None = None,
         prefix: str = "fpsolve_source_",
         rtol: float = 1e-10,
-        max_iterations: int = 500,
+        max_iterations: int = 5000,
     ) -> None:
         if not disc.problem.absorbing:
             raise ProblemError("a source problem needs an absorbing boundary part (else it is singular)")
