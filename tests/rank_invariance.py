@@ -1,0 +1,45 @@
+"""Script for tests/test_parallel.py: prints solver results as JSON, to compare across rank counts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from mpi4py import MPI
+
+import fpsolve  # noqa: F401
+from fpsolve import demo
+from fpsolve.diagnostics import integral, moments
+from fpsolve.mesh import build_mesh
+from fpsolve.operators import Discretisation
+from fpsolve.problem import gaussian_density
+from fpsolve.solvers.stationary import StationarySolver
+from fpsolve.solvers.transient import TransientSolver
+
+import ufl
+
+
+def main() -> None:
+    """Stationary AFC and transient FCT runs of the demo problem; rank 0 prints the numbers."""
+    out: dict[str, object] = {}
+    p = demo.ou_problem(40)
+    disc = Discretisation(p, build_mesh(p.domain))
+    res = StationarySolver(disc).solve()
+    mean, cov = moments(res.rho, disc.msh, 2)
+    x = ufl.SpatialCoordinate(disc.msh)
+    out["stationary"] = [*mean, *cov.ravel(), integral(res.rho * ufl.exp(x[0] - x[1]), disc.msh)]
+    out["stationary_min"] = disc.minimum(res.rho)
+
+    tp = demo.ou_problem(40, initial=gaussian_density([0.6, 0.3], 0.02 * np.eye(2)))
+    tdisc = Discretisation(tp, disc.tagged)
+    rho = tdisc.interpolate(tp.initial)
+    rho.x.array[:] /= tdisc.mass(rho)
+    for t in TransientSolver(tdisc, 5e-3).run(rho, [0.05, 0.1]):
+        m, c = moments(rho, tdisc.msh, 2)
+        out[f"transient_{t}"] = [*m, *c.ravel()]
+    if MPI.COMM_WORLD.rank == 0:
+        print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
