@@ -44,6 +44,26 @@ def gaussian_density(mean: Sequence[float], cov: npt.ArrayLike) -> sp.Expr:
     return sp.exp(-quad / 2) / norm
 
 
+def point_mass_density(x0: Sequence[float], width: float) -> sp.Expr:
+    r"""Narrow isotropic Gaussian :math:`N(x_0, w^2 I)` approximating a point mass at :math:`x_0`.
+
+    Resolve it with a few cells per ``width``; on coarser meshes use ``scheme="afc"`` (the Galerkin
+    solution of a δ-like start oscillates).
+    """
+    return gaussian_density(x0, width**2 * np.eye(len(x0)))
+
+
+def eps2_from_sgd(learning_rate: float, batch_size: int) -> float:
+    r"""Temperature of the SGD diffusion approximation, :math:`\varepsilon^2 = \eta/(2b)`.
+
+    >>> eps2_from_sgd(0.1, 32)
+    0.0015625
+    """
+    if not (learning_rate > 0 and batch_size >= 1):
+        raise ProblemError(f"need η > 0 and b ≥ 1, got η = {learning_rate}, b = {batch_size}")
+    return learning_rate / (2 * batch_size)
+
+
 @dataclass(frozen=True)
 class FokkerPlanckProblem:
     """Forward Kolmogorov (Fokker–Planck) problem for ``dX = b dt + sqrt(2ε²) Q^{1/2} dW``.

@@ -95,3 +95,21 @@ def test_phase_space_galerkin_undershoots_where_afc_does_not() -> None:
     make, A, K = phase_space(0.01)
     e = _errors(make, A, K, np.zeros(2), [64], "galerkin")
     assert e[0, 2] < -1e-7  # measured −3e-7 relative: Galerkin is not positivity preserving
+
+
+def test_state_dependent_noise_uses_ito_divergence() -> None:
+    # 1-D, L = x²/2, Q = 1 + x²/2: zero flux ⇒ ρ∞ ∝ Q⁻¹exp(−∫L'/(ε²Q)) = (1 + x²/2)^{−(1 + 1/ε²)}
+    # (THEORY.md §8 #6). Dropping ε²∇·Q from β would give the exponent −1/ε² instead.
+    (x,) = coordinates(1)
+    eps2 = 0.25
+    exact = (1 + x**2 / 2) ** (-(1 + 1 / eps2))
+    norm = float(sp.Integral(exact, (x, -4, 4)).evalf(30))
+    errors = []
+    for n in (64, 128):
+        p = FokkerPlanckProblem(1, sp.Matrix([[1 + x**2 / 2]]), eps2, Cuboid((-4.0,), (4.0,), (n,)), loss=x**2 / 2)
+        disc = Discretisation(p, build_mesh(p.domain))
+        rho = StationarySolver(disc).solve().rho
+        X = ufl.SpatialCoordinate(disc.msh)
+        errors.append(error_L2(rho, to_ufl(exact / norm, X, p.coords), disc.msh, relative=True))
+    assert errors[-1] < 2e-3, errors
+    assert observed_orders([1 / 64, 1 / 128], errors)[0] > 1.9, errors
