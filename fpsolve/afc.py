@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
 from petsc4py import PETSc
 
 Array = npt.NDArray[np.float64]
@@ -93,7 +94,7 @@ class EdgeGraph:
 
 
 def artificial_diffusion(graph: EdgeGraph, A: PETSc.Mat) -> Array:
-    r"""Discrete-upwinding coefficients :math:`d_{ij} = \max(0, A_{ij}, A_{ji})` per entry (0 on the diagonal).
+    r"""Discrete-upwinding coefficients :math:`d_{ij} = \max(0, A_{ij}, A_{ji})` per entry (0 on diagonal).
 
     The transpose is formed by PETSc so that :math:`A_{ji}` is available for off-process ``j``.
     """

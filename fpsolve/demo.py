@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from mpi4py import MPI
 
 import ufl
+from mpi4py import MPI
 
 import fpsolve
 from fpsolve.diagnostics import error_L2, moments
@@ -91,7 +91,12 @@ def run(out: Path, overwrite: bool, cells: int = 64) -> dict[str, Any]:
         check("stationary: relative L2 error of rho", err_rho, 0.0, 0.06),
         check("stationary: relative L2 error of J", err_J, 0.0, 0.4),
         check("stationary: mass", disc.mass(result.rho), 1.0, 1e-12),
-        check("stationary: min rho / max rho", min(0.0, disc.minimum(result.rho)) / disc.maximum(result.rho), 0.0, 1e-9),
+        check(
+            "stationary: min rho / max rho",
+            min(0.0, disc.minimum(result.rho)) / disc.maximum(result.rho),
+            0.0,
+            1e-9,
+        ),
     ]
 
     m0, s0 = np.array([0.6, 0.3]), 0.02 * np.eye(2)

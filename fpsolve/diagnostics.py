@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from mpi4py import MPI
 
 import dolfinx
 import ufl
+from mpi4py import MPI
 
 
 def integral(expr: Any, msh: dolfinx.mesh.Mesh, quadrature_degree: int = 6) -> float:
@@ -19,7 +19,9 @@ def integral(expr: Any, msh: dolfinx.mesh.Mesh, quadrature_degree: int = 6) -> f
     return float(msh.comm.allreduce(local, op=MPI.SUM))
 
 
-def error_L2(u_h: Any, u_exact: Any, msh: dolfinx.mesh.Mesh, relative: bool = False, quadrature_degree: int = 8) -> float:
+def error_L2(
+    u_h: Any, u_exact: Any, msh: dolfinx.mesh.Mesh, relative: bool = False, quadrature_degree: int = 8
+) -> float:
     r""":math:`\|u_h - u\|_{L^2}` (vector or scalar), optionally divided by :math:`\|u\|_{L^2}`.
 
     The exact solution is a UFL expression evaluated at high-order quadrature points.

@@ -8,7 +8,7 @@ class FpsolveError(Exception):
 
 
 class ProblemError(FpsolveError):
-    """The mathematical problem is ill-posed: non-PSD Q, negative ε², unknown boundary part, …"""
+    """The mathematical problem is ill-posed: non-PSD Q, negative ε², unknown boundary part."""
 
 
 class MeshError(FpsolveError):

@@ -45,7 +45,7 @@ def ou_covariance(A: npt.ArrayLike, K: npt.ArrayLike, sigma0: npt.ArrayLike, t: 
 
 
 def ou_stationary_density(mu: npt.ArrayLike, sigma: npt.ArrayLike) -> sp.Expr:
-    """The Gaussian :math:`N(\\mu, \\Sigma)` as a sympy expression of the coordinates."""
+    r"""The Gaussian :math:`N(\mu, \Sigma)` as a sympy expression of the coordinates."""
     return gaussian_density(list(np.asarray(mu, float)), sigma)
 
 

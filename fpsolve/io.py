@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mpi4py import MPI
-
 import dolfinx
 import dolfinx.io
+from mpi4py import MPI
 
 from fpsolve.errors import FpsolveError
 
@@ -42,7 +41,9 @@ def prepare_output_dir(path: str | Path, overwrite: bool, comm: MPI.Comm = MPI.C
                 if not overwrite:
                     error = f"output directory {out} exists and is not empty (use --overwrite to replace it)"
                 elif not (out / "summary.json").is_file():
-                    error = f"refusing to overwrite {out}: it does not hold an fpsolve result (no summary.json)"
+                    error = (
+                        f"refusing to overwrite {out}: it does not hold an fpsolve result (no summary.json)"
+                    )
                 else:
                     shutil.rmtree(out)
             if error is None:

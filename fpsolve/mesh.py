@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from mpi4py import MPI
 
 import dolfinx
 import dolfinx.io.gmsh
 import dolfinx.mesh
+from mpi4py import MPI
 
 from fpsolve.domain import Cuboid, Domain, MeshFile, Sphere
 from fpsolve.errors import MeshError
@@ -50,9 +50,7 @@ def _cuboid(d: Cuboid, comm: MPI.Comm) -> TaggedMesh:
         msh = dolfinx.mesh.create_interval(comm, n[0], [lo[0], hi[0]])
     elif d.dim == 2:
         diag = dolfinx.mesh.DiagonalType[d.diagonal]
-        msh = dolfinx.mesh.create_rectangle(
-            comm, [lo, hi], n, dolfinx.mesh.CellType.triangle, diagonal=diag
-        )
+        msh = dolfinx.mesh.create_rectangle(comm, [lo, hi], n, dolfinx.mesh.CellType.triangle, diagonal=diag)
     else:
         msh = dolfinx.mesh.create_box(comm, [lo, hi], n, dolfinx.mesh.CellType.tetrahedron)
     fdim = d.dim - 1
@@ -115,9 +113,7 @@ def _from_file(path: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
     if data.mesh.topology.dim != dim:
         msg = f"{path} holds a {data.mesh.topology.dim}-D mesh, the problem is {dim}-D"
         raise MeshError(msg)
-    parts = {
-        name: group.tag for name, group in data.physical_groups.items() if group.dim == dim - 1
-    }
+    parts = {name: group.tag for name, group in data.physical_groups.items() if group.dim == dim - 1}
     if data.facet_tags is None:
         fdim = dim - 1
         empty = np.zeros(0, dtype=np.int32)

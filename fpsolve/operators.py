@@ -21,12 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mpi4py import MPI
-from petsc4py import PETSc
 
 import dolfinx
 import dolfinx.fem.petsc
 import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
 
 from fpsolve.afc import EdgeGraph, artificial_diffusion, low_order_entries
 from fpsolve.errors import ProblemError
@@ -43,7 +43,7 @@ def forward_form(K: Any, beta: Any, rho: Any, v: Any, dx: ufl.Measure) -> ufl.Fo
 
 
 def generator_form(K: Any, beta: Any, T: Any, v: Any, dx: ufl.Measure) -> ufl.Form:
-    r"""Bilinear form of :math:`-\mathcal L`: :math:`\int K\nabla T\cdot\nabla v - (\beta\cdot\nabla T)v\,dx`."""
+    r"""Bilinear form of :math:`-\mathcal L`: :math:`\int K\nabla T\cdot\nabla v - (\beta\cdot\nabla T)v`."""
     return (ufl.inner(K * ufl.grad(T), ufl.grad(v)) - ufl.inner(beta, ufl.grad(T)) * v) * dx
 
 
@@ -94,7 +94,11 @@ class Discretisation:
         q = quadrature_degree if quadrature_degree is not None else 2 * degree + 2
         self.dx = ufl.Measure("dx", domain=self.msh, metadata={"quadrature_degree": q})
         x = ufl.SpatialCoordinate(self.msh)
-        self.K = to_ufl(problem.K, x, problem.coords) if problem.dim > 1 else to_ufl(problem.K[0, 0], x, problem.coords)
+        self.K = (
+            to_ufl(problem.K, x, problem.coords)
+            if problem.dim > 1
+            else to_ufl(problem.K[0, 0], x, problem.coords)
+        )
         beta = to_ufl(problem.beta, x, problem.coords)
         self.beta = beta
         if check_psd:
@@ -111,7 +115,9 @@ class Discretisation:
         if scheme in ("afc", "upwind"):
             self.graph = EdgeGraph(self.A)
             self.d = artificial_diffusion(self.graph, self.A)
-            self.A_L = self.graph.matrix(self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d))
+            self.A_L = self.graph.matrix(
+                self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d)
+            )
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -150,7 +156,7 @@ class Discretisation:
         return self.A if self.A_L is None else self.A_L
 
     def blended_operator(self, omega: float) -> PETSc.Mat:
-        r"""New matrix :math:`A - (1-\omega)D` (``omega = 0``: :math:`A_L`, ``omega = 1``: :math:`A`; AFC only)."""
+        r"""New matrix :math:`A - (1-\omega)D` (``omega`` = 0: :math:`A_L`, 1: :math:`A`; AFC only)."""
         a = self.graph.entries(self.A)
         return self.graph.matrix(self.A, low_order_entries(self.graph, a, (1.0 - omega) * self.d))
 
@@ -216,7 +222,11 @@ class Discretisation:
         W = G.function_space
         J = dolfinx.fem.Function(W)
         J.name = name
-        J.interpolate(dolfinx.fem.Expression(current_from_gradient(self.K, self.beta, rho, G), W.element.interpolation_points))
+        J.interpolate(
+            dolfinx.fem.Expression(
+                current_from_gradient(self.K, self.beta, rho, G), W.element.interpolation_points
+            )
+        )
         return J
 
     def num_dofs(self) -> int:

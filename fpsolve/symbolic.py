@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sympy as sp
+
 import ufl
 
 from fpsolve.errors import ProblemError

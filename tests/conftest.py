@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import fpsolve  # noqa: F401  (orders dolfinx_solver before mpi4py/petsc4py)
 from mpi4py import MPI
+
+import fpsolve  # noqa: F401  (orders dolfinx_solver before mpi4py/petsc4py)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+import ufl
 from mpi4py import MPI
 
 import fpsolve  # noqa: F401
@@ -15,8 +17,6 @@ from fpsolve.operators import Discretisation
 from fpsolve.problem import gaussian_density
 from fpsolve.solvers.stationary import StationarySolver
 from fpsolve.solvers.transient import TransientSolver
-
-import ufl
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 from mpi4py import MPI
 
 from fpsolve.domain import Cuboid

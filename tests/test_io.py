@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+
 from mpi4py import MPI
 
 from fpsolve.domain import Cuboid

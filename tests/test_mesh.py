@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mpi4py import MPI
 
 import dolfinx
 import ufl
+from mpi4py import MPI
 
 from fpsolve.domain import Cuboid, MeshFile, Sphere
 from fpsolve.errors import MeshError

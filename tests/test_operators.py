@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+
 import dolfinx
 import dolfinx.fem.petsc
 import ufl

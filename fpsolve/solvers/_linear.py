@@ -11,7 +11,7 @@ DIRECT = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "
 
 
 def make_ksp(A: PETSc.Mat, prefix: str, options: Options | None) -> PETSc.KSP:
-    """A KSP on ``A`` with prefix ``prefix``: MUMPS LU unless ``options`` (or the command line) say otherwise."""
+    """A KSP on ``A`` under ``prefix``: MUMPS LU unless ``options`` (or the command line) say otherwise."""
     ksp = PETSc.KSP().create(A.getComm())
     ksp.setOperators(A)
     configure(ksp, prefix, merged(DIRECT, options))
@@ -23,6 +23,8 @@ def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
     ksp.solve(b, x)
     reason = ksp.getConvergedReason()
     if reason <= 0:
-        name = {v: k for k, v in PETSc.KSP.ConvergedReason.__dict__.items() if isinstance(v, int)}.get(reason, reason)
-        msg = f"{what}: linear solver did not converge (KSP reason {name}, {ksp.getIterationNumber()} iterations)"
+        names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
+        its = ksp.getIterationNumber()
+        name = names.get(reason, reason)
+        msg = f"{what}: linear solver did not converge (KSP reason {name}, {its} iterations)"
         raise SolverDivergedError(msg)

@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from petsc4py import PETSc
-from slepc4py import SLEPc
 
 import dolfinx
+from slepc4py import SLEPc
 
 from fpsolve._petsc import Options, configure, merged
 from fpsolve.errors import ProblemError, SolverDivergedError
@@ -46,7 +45,7 @@ class Spectrum:
 
 
 class SpectralSolver:
-    """The ``nev`` eigenvalues of :math:`Ax = \\lambda Mx` nearest to a target just below 0.
+    r"""The ``nev`` eigenvalues of :math:`Ax = \lambda Mx` nearest to a target just below 0.
 
     Parameters
     ----------
@@ -69,7 +68,9 @@ class SpectralSolver:
         prefix: str = "fpsolve_spectral_",
     ) -> None:
         if disc.scheme == "afc":
-            raise ProblemError("the AFC scheme is nonlinear; compute spectra with scheme 'galerkin' or 'upwind'")
+            raise ProblemError(
+                "the AFC scheme is nonlinear; compute spectra with scheme 'galerkin' or 'upwind'"
+            )
         if disc.problem.absorbing:
             raise ProblemError("spectral solver: absorbing boundaries are not supported yet")
         self.disc, self.nev, self.target = disc, nev, target

@@ -1,15 +1,16 @@
 r"""Stationary density: the normalised right null vector of the forward operator.
 
-.. math::  \nabla\cdot(K\nabla\rho_\infty - \beta\rho_\infty) = 0,\quad J\cdot n = 0 \text{ on }\partial\Omega,
-           \quad \int_\Omega\rho_\infty = 1 .
+.. math::  \nabla\cdot(K\nabla\rho_\infty - \beta\rho_\infty) = 0,
+           \quad J\cdot n = 0 \text{ on }\partial\Omega, \quad \int_\Omega\rho_\infty = 1 .
 
 Discretely :math:`A\rho = 0` with :math:`\mathbf 1^T A = 0`, so any single equation is redundant. We
 replace the equation of one node ``p`` by :math:`\rho_p = 1` (eliminated symmetrically, "pinning") and
 normalise afterwards by :math:`\sum_i m_i\rho_i`. For the AFC scheme the pinned :math:`A_L` is a
 nonsingular M-matrix and the nonlinear limited problem
-:math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by an accelerated defect correction. The pinned node is the minimiser of L (or of ``|β|``); if the computed density there
-is below ``1e-3·max ρ`` the solve is repeated pinned at the maximiser. The AFC problem is solved by
-:func:`fpsolve.solvers.steady.solve_limited`.
+:math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by the accelerated defect correction
+of :func:`fpsolve.solvers.steady.solve_limited`. The pinned node is the minimiser of L (or of
+``|β|``); if the computed density there is below ``1e-3·max ρ`` the solve is repeated pinned at the
+maximiser.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from mpi4py import MPI
-from petsc4py import PETSc
 
 import dolfinx
+from mpi4py import MPI
+from petsc4py import PETSc
 
 from fpsolve._petsc import Options
 from fpsolve.afc import steady_limited_correction
@@ -67,7 +68,9 @@ class StationarySolver:
         max_iterations: int = 5000,
     ) -> None:
         if disc.problem.absorbing:
-            msg = "a stationary density needs reflecting boundaries everywhere (absorbing parts kill all mass)"
+            msg = (
+                "a stationary density needs reflecting boundaries everywhere (absorbing parts kill all mass)"
+            )
             raise ProblemError(msg)
         self.disc = disc
         self.options = petsc_options
@@ -128,7 +131,9 @@ class StationarySolver:
 
     def _global_argmin(self, values: np.ndarray) -> int:
         imap = self.disc.V.dofmap.index_map
-        local = (float(values.min()), int(imap.local_range[0] + values.argmin())) if values.size else (np.inf, -1)
+        local = (
+            (float(values.min()), int(imap.local_range[0] + values.argmin())) if values.size else (np.inf, -1)
+        )
         return _minloc(self.disc.comm, local)
 
     def _initial_pin(self) -> int:

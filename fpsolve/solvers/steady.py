@@ -1,6 +1,7 @@
 r"""Steady linear problems of the discretised operator, with AFC limiting where the scheme asks for it.
 
-.. math::  B u = b + g(u),\qquad g_i(u) = \sum_j \alpha_{ij}(u) f_{ij}(u)\ \ (\text{AFC; } g = 0 \text{ otherwise}),
+.. math::  B u = b + g(u),\qquad g_i(u) = \sum_j \alpha_{ij}(u) f_{ij}(u)
+           \ \ (\text{AFC; } g = 0 \text{ otherwise}),
 
 where ``B`` is the scheme's operator (:math:`A` or :math:`A_L`, or their transposes for backward
 problems) with some rows fixed (Dirichlet rows or a pinned node), eliminated symmetrically. The AFC
@@ -16,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from petsc4py import PETSc
 
 import dolfinx
 import dolfinx.fem.petsc
 import ufl
+from petsc4py import PETSc
 
 from fpsolve._petsc import Options, configure, merged
 from fpsolve.afc import steady_limited_correction
@@ -167,7 +168,15 @@ class SourceSolver:
         B.zeroRowsColumns(disc.bc_rows, 1.0)
         rho = disc.function("rho")
         self.iterations, _ = solve_limited(
-            disc, B, b, disc.bc_rows, rho.x.petsc_vec, self.prefix, self.options, self.rtol, self.max_iterations
+            disc,
+            B,
+            b,
+            disc.bc_rows,
+            rho.x.petsc_vec,
+            self.prefix,
+            self.options,
+            self.rtol,
+            self.max_iterations,
         )
         rho.x.scatter_forward()
         B.destroy()

@@ -27,10 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from petsc4py import PETSc
-
 import dolfinx
+from petsc4py import PETSc
 
 from fpsolve._petsc import Options, configure, merged
 from fpsolve.afc import zalesak_fct
@@ -239,7 +237,9 @@ class TransientSolver:
                 ts.solve(u)
                 reason = ts.getConvergedReason()
                 if reason < 0:
-                    raise SolverDivergedError(f"PETSc TS diverged at t = {ts.getTime():.6g} (reason {reason})")
+                    raise SolverDivergedError(
+                        f"PETSc TS diverged at t = {ts.getTime():.6g} (reason {reason})"
+                    )
                 u.copy(rho.x.petsc_vec)
                 rho.x.scatter_forward()
                 yield t_out

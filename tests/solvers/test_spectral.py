@@ -35,7 +35,10 @@ def test_degenerate_rotating_ou_gap_is_independent_of_noise() -> None:
     th, v = coordinates(2)
     gamma = 0.5
     p = FokkerPlanckProblem(
-        2, sp.Matrix([[0, 0], [0, 1]]), gamma * 0.1, Cuboid((-1.6, -1.6), (1.6, 1.6), (64, 64)),
+        2,
+        sp.Matrix([[0, 0], [0, 1]]),
+        gamma * 0.1,
+        Cuboid((-1.6, -1.6), (1.6, 1.6), (64, 64)),
         drift=sp.Matrix([v, -gamma * v - th]),
     )
     disc = Discretisation(p, build_mesh(p.domain), scheme="galerkin")

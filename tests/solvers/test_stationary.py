@@ -106,7 +106,9 @@ def test_state_dependent_noise_uses_ito_divergence() -> None:
     norm = float(sp.Integral(exact, (x, -4, 4)).evalf(30))
     errors = []
     for n in (64, 128):
-        p = FokkerPlanckProblem(1, sp.Matrix([[1 + x**2 / 2]]), eps2, Cuboid((-4.0,), (4.0,), (n,)), loss=x**2 / 2)
+        p = FokkerPlanckProblem(
+            1, sp.Matrix([[1 + x**2 / 2]]), eps2, Cuboid((-4.0,), (4.0,), (n,)), loss=x**2 / 2
+        )
         disc = Discretisation(p, build_mesh(p.domain))
         rho = StationarySolver(disc).solve().rho
         X = ufl.SpatialCoordinate(disc.msh)

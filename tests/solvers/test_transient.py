@@ -37,7 +37,9 @@ M0, S0 = np.array([0.6, 0.3]), 0.02 * np.eye(2)
         ("galerkin", "ts", 1e-3, 1e-4, 0.05),
     ],
 )
-def test_ou_moments_match_exact_solution(scheme: str, method: str, dt: float, tol_mean: float, tol_cov: float) -> None:
+def test_ou_moments_match_exact_solution(
+    scheme: str, method: str, dt: float, tol_mean: float, tol_cov: float
+) -> None:
     p = demo.ou_problem(64, initial=gaussian_density(M0, S0))
     disc = Discretisation(p, build_mesh(p.domain), scheme=scheme)
     rho = disc.interpolate(p.initial)
@@ -60,7 +62,9 @@ def degenerate_problem(cells: int) -> FokkerPlanckProblem:
     Q = sp.Matrix([[1, x], [x, x**2]])
     loss = (x**2 + 2 * y**2 + x * y) / 2
     start = gaussian_density([0.5, -0.4], 0.003 * np.eye(2))  # width 0.055 < h = 0.083: point-mass-like
-    return FokkerPlanckProblem(2, Q, 1e-3, Cuboid((-1.0, -1.0), (1.0, 1.0), (cells, cells)), loss=loss, initial=start)
+    return FokkerPlanckProblem(
+        2, Q, 1e-3, Cuboid((-1.0, -1.0), (1.0, 1.0), (cells, cells)), loss=loss, initial=start
+    )
 
 
 def _evolve(scheme: str, steps: int, dt: float = 5e-3) -> TransientSolver:
@@ -96,8 +100,13 @@ def test_absorbing_boundaries_drain_mass_at_the_exact_rate(method: str) -> None:
     (x,) = coordinates(1)
     eps2 = 0.1
     p = FokkerPlanckProblem(
-        1, sp.Matrix([[1]]), eps2, Cuboid((0.0,), (1.0,), (128,)), loss=sp.Integer(0) * x,
-        absorbing=("xmin", "xmax"), initial=sp.sin(sp.pi * x),
+        1,
+        sp.Matrix([[1]]),
+        eps2,
+        Cuboid((0.0,), (1.0,), (128,)),
+        loss=sp.Integer(0) * x,
+        absorbing=("xmin", "xmax"),
+        initial=sp.sin(sp.pi * x),
     )
     disc = Discretisation(p, build_mesh(p.domain), scheme="afc" if method == "beuler" else "galerkin")
     rho = disc.interpolate(p.initial)
