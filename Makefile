@@ -33,6 +33,7 @@ demo: $(STAMP)
 test: test-serial test-mpi
 
 test-serial: $(STAMP)
+	$(VENV)/bin/ruff check fpsolve tests
 	$(PY) -m pytest -q
 
 test-mpi: $(STAMP)
