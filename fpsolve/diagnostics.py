@@ -34,11 +34,18 @@ def error_L2(
 
 
 def moments(rho: Any, msh: dolfinx.mesh.Mesh, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Mean :math:`\int x\rho` and covariance :math:`\int (x-m)(x-m)^T\rho` of a density (mass 1)."""
+    r"""Mean :math:`m = \int x\rho / \int\rho` and covariance :math:`\int (x-m)(x-m)^T\rho / \int\rho`."""
     x = ufl.SpatialCoordinate(msh)
-    mean = np.array([integral(rho * x[i], msh) for i in range(dim)])
-    cov = np.array(
-        [[integral(rho * (x[i] - mean[i]) * (x[j] - mean[j]), msh) for j in range(dim)] for i in range(dim)]
+    mass = integral(rho, msh)
+    mean = np.array([integral(rho * x[i], msh) for i in range(dim)]) / mass
+    cov = (
+        np.array(
+            [
+                [integral(rho * (x[i] - mean[i]) * (x[j] - mean[j]), msh) for j in range(dim)]
+                for i in range(dim)
+            ]
+        )
+        / mass
     )
     return mean, cov
 

@@ -17,7 +17,8 @@ import numpy.typing as npt
 import scipy.linalg
 import sympy as sp
 
-from fpsolve.problem import coordinates, gaussian_density
+from fpsolve.errors import ProblemError
+from fpsolve.problem import FokkerPlanckProblem, coordinates, gaussian_density
 
 Array = npt.NDArray[np.float64]
 
@@ -59,9 +60,31 @@ def ou_stationary_current(A: npt.ArrayLike, K: npt.ArrayLike, mu: npt.ArrayLike)
 
 
 __all__ = [
+    "linear_drift",
     "ou_covariance",
     "ou_mean",
     "ou_stationary_covariance",
     "ou_stationary_current",
     "ou_stationary_density",
 ]
+
+
+def linear_drift(problem: FokkerPlanckProblem) -> tuple[Array, Array, Array]:
+    r"""``(A, μ, K)`` if the problem is OU: drift :math:`-A(x-\mu)` and constant K; else ProblemError.
+
+    Needs A invertible (μ = A⁻¹b(0)); the exact-solution references of case files use this.
+    """
+    xs = problem.coords
+    drift = problem.drift_field
+    jac = drift.jacobian(xs)
+    if any(sp.simplify(sp.diff(e, c)) != 0 for e in jac for c in xs):
+        raise ProblemError("reference 'ou' needs a linear drift")
+    if any(e.free_symbols for e in problem.K):
+        raise ProblemError("reference 'ou' needs a constant Q")
+    A = -np.array(jac.subs(dict.fromkeys(xs, 0)), dtype=float)
+    b0 = np.array(drift.subs(dict.fromkeys(xs, 0)), dtype=float).ravel()
+    try:
+        mu = np.linalg.solve(A, b0)
+    except np.linalg.LinAlgError:
+        raise ProblemError("reference 'ou' needs an invertible drift matrix") from None
+    return A, mu, np.array(problem.K, dtype=float)

@@ -24,7 +24,7 @@ Both record mass :math:`\sum_i m_i\rho_i`, :math:`\min\rho` and :math:`\max\rho`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import dolfinx
@@ -102,6 +102,7 @@ class TransientSolver:
         self.options = petsc_options
         self.prefix = prefix
         self.history: list[StepRecord] = []
+        self.on_step: Callable[[StepRecord], None] | None = None
         self._ksp: dict[tuple[str, float], PETSc.KSP] = {}
         n = disc.V.dofmap.index_map.size_local
         self._m = disc.lumped.getArray(readonly=True)[:n].copy()
@@ -259,6 +260,8 @@ class TransientSolver:
         disc = self.disc
         rec = StepRecord(t, dt, disc.mass(rho), disc.minimum(rho), disc.maximum(rho))
         self.history.append(rec)
+        if self.on_step is not None:
+            self.on_step(rec)
         get_logger().debug(f"t = {t:.6g}  dt = {dt:.3g}  mass = {rec.mass:.15g}  min = {rec.min:.3e}")
 
     def destroy(self) -> None:

@@ -1,0 +1,363 @@
+"""Case files: TOML → a validated :class:`Case` (problem, discretisation, analyses, solver, output).
+
+Every key is checked against the schema below before anything is built; an unknown key, a wrong type
+or a bad expression raises :class:`CaseError` naming the key (and listing the valid ones). Expressions
+go through :func:`fpsolve.expressions.parse_expression` (whitelisted ``ast``, never ``eval``). The
+keys are documented in docs/cases.md.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from fpsolve.domain import Cuboid, Domain, MeshFile, Sphere
+from fpsolve.errors import FpsolveError, MeshError, ProblemError
+from fpsolve.expressions import ExpressionError, parse_expression
+from fpsolve.problem import FokkerPlanckProblem, eps2_from_sgd, gaussian_density, point_mass_density
+
+MAX_CELLS = 5_000_000
+
+SECTIONS: dict[str, set[str] | None] = {
+    "problem": {"name", "loss", "drift", "Q", "eps2", "eta", "batch"},
+    "parameters": None,  # free names → numbers
+    "domain": {"type", "lo", "hi", "cells", "diagonal", "center", "radius", "h", "file", "dim"},
+    "boundary": {"absorbing"},
+    "initial": {"type", "mean", "cov", "expression", "point", "width"},
+    "discretisation": {"scheme", "degree"},
+    "analysis": None,  # array of tables, checked per type
+    "solver": {"petsc"},
+    "output": {"directory", "figures"},
+}
+ANALYSES: dict[str, set[str]] = {
+    "stationary": {"type", "reference", "rho_tolerance", "current_tolerance"},
+    "transient": {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"},
+}
+REFERENCES = ("ou",)
+
+
+class CaseError(FpsolveError):
+    """The case file is malformed: unknown key, wrong type, bad expression, …"""
+
+
+@dataclass(frozen=True)
+class StationaryAnalysis:
+    """Stationary density and current; ``reference="ou"`` compares with the exact Gaussian.
+
+    The tolerances bound the relative L2 errors of ρ and J against the reference.
+    """
+
+    reference: str | None = None
+    rho_tolerance: float = 0.05
+    current_tolerance: float = 0.3
+
+
+@dataclass(frozen=True)
+class TransientAnalysis:
+    """Evolution from the initial density to ``t_end``, recorded at ``output_times``."""
+
+    t_end: float
+    dt: float
+    method: str = "beuler"
+    output_times: tuple[float, ...] = ()
+    reference: str | None = None
+    moment_tolerance: float = 0.05
+
+
+Analysis = StationaryAnalysis | TransientAnalysis
+
+
+@dataclass(frozen=True)
+class Case:
+    """A parsed, validated case."""
+
+    path: Path
+    name: str
+    problem: FokkerPlanckProblem
+    scheme: str
+    degree: int
+    analyses: tuple[Analysis, ...]
+    petsc: dict[str, Any] = field(default_factory=dict)
+    output_dir: Path = Path("out")
+    figures: bool = True
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case file."""
+    p = Path(path)
+    if not p.is_file():
+        raise CaseError(f"case file not found: {p}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{p}: not valid TOML: {exc}") from None
+    return parse_case(data, p)
+
+
+def parse_case(data: Mapping[str, Any], path: Path = Path("case.toml")) -> Case:
+    """Validate the TOML ``data`` of a case; ``path`` anchors relative mesh files and names errors."""
+    try:
+        return _parse(data, path)
+    except (ExpressionError, ProblemError, MeshError) as exc:
+        raise CaseError(str(exc)) from None
+
+
+def _parse(data: Mapping[str, Any], path: Path) -> Case:
+    _check_keys(data, set(SECTIONS), "top level")
+    for section, keys in SECTIONS.items():
+        if section in data and keys is not None:
+            _check_keys(_table(data, section), keys, f"[{section}]")
+    params = _parameters(data.get("parameters", {}))
+    prob = _table(data, "problem")
+    name = _string(prob.get("name", path.stem), "problem.name")
+    domain = _domain(_table(data, "domain"), path)
+    dim = domain.dim
+    names = ("x", "y", "z")[:dim]
+
+    def expr(value: Any, where: str) -> sp.Expr:
+        return parse_expression(value, params, names, where)
+
+    Q = _matrix(prob.get("Q"), dim, "problem.Q", expr)
+    loss = expr(prob["loss"], "problem.loss") if "loss" in prob else None
+    drift = None
+    if "drift" in prob:
+        raw = prob["drift"]
+        if not isinstance(raw, list) or len(raw) != dim:
+            raise CaseError(f"problem.drift must be a list of {dim} expressions")
+        drift = sp.Matrix([expr(e, f"problem.drift[{i}]") for i, e in enumerate(raw)])
+    eps2 = _temperature(prob)
+    boundary = _table(data, "boundary") if "boundary" in data else {}
+    absorbing = boundary.get("absorbing", [])
+    if not isinstance(absorbing, list) or not all(isinstance(a, str) for a in absorbing):
+        raise CaseError("boundary.absorbing must be a list of boundary part names")
+    initial = _initial(_table(data, "initial"), dim, expr) if "initial" in data else None
+    problem = FokkerPlanckProblem(
+        dim, Q, eps2, domain, loss=loss, drift=drift, absorbing=tuple(absorbing), initial=initial, name=name
+    )
+    disc = _table(data, "discretisation") if "discretisation" in data else {}
+    scheme = _string(disc.get("scheme", "afc"), "discretisation.scheme")
+    if scheme not in ("afc", "galerkin", "upwind"):
+        raise CaseError(f"discretisation.scheme must be 'afc', 'galerkin' or 'upwind', got {scheme!r}")
+    degree = _int(disc.get("degree", 1), "discretisation.degree", 1, 3)
+    analyses = _analyses(data.get("analysis"), problem)
+    solver = _table(data, "solver") if "solver" in data else {}
+    petsc = solver.get("petsc", {})
+    if not isinstance(petsc, dict):
+        raise CaseError("solver.petsc must be a table of PETSc options")
+    out = _table(data, "output") if "output" in data else {}
+    directory = Path(_string(out.get("directory", f"out/{name}"), "output.directory"))
+    figures = out.get("figures", True)
+    if not isinstance(figures, bool):
+        raise CaseError("output.figures must be true or false")
+    return Case(path, name, problem, scheme, degree, analyses, petsc, directory, figures, dict(data))
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _check_keys(table: Mapping[str, Any], valid: set[str], where: str) -> None:
+    unknown = sorted(set(table) - valid)
+    if unknown:
+        raise CaseError(f"unknown key '{unknown[0]}' in {where}; valid keys: {', '.join(sorted(valid))}")
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    if key not in data:
+        raise CaseError(f"missing section [{key}]")
+    value = data[key]
+    if not isinstance(value, dict):
+        raise CaseError(f"[{key}] must be a table")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise CaseError(f"{where} must be a non-empty string")
+    return value
+
+
+def _number(value: Any, where: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CaseError(f"{where} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise CaseError(f"{where} must be positive, got {value}")
+    return float(value)
+
+
+def _int(value: Any, where: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise CaseError(f"{where} must be an integer in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def _vector(value: Any, where: str, n: int | None = None) -> tuple[float, ...]:
+    if not isinstance(value, list) or (n is not None and len(value) != n) or not value:
+        size = f"{n} " if n is not None else ""
+        raise CaseError(f"{where} must be a list of {size}numbers, got {value!r}")
+    return tuple(_number(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _parameters(table: Any) -> dict[str, float]:
+    if not isinstance(table, dict):
+        raise CaseError("[parameters] must be a table of numbers")
+    reserved = {"x", "y", "z", "pi", "e"}
+    out = {}
+    for key, value in table.items():
+        if key in reserved or not key.isidentifier():
+            raise CaseError(f"parameter name '{key}' is reserved or not an identifier")
+        out[key] = _number(value, f"parameters.{key}")
+    return out
+
+
+def _domain(table: dict[str, Any], path: Path) -> Domain:
+    kind = _string(table.get("type", ""), "domain.type")
+    allowed = {
+        "interval": {"type", "lo", "hi", "cells"},
+        "rectangle": {"type", "lo", "hi", "cells", "diagonal"},
+        "box": {"type", "lo", "hi", "cells"},
+        "disk": {"type", "center", "radius", "h"},
+        "ball": {"type", "center", "radius", "h"},
+        "mesh": {"type", "file", "dim"},
+    }
+    if kind not in allowed:
+        raise CaseError(f"domain.type must be one of {', '.join(allowed)}, got {kind!r}")
+    _check_keys(table, allowed[kind], f"[domain] of type {kind}")
+    if kind in ("interval", "rectangle", "box"):
+        d = {"interval": 1, "rectangle": 2, "box": 3}[kind]
+        cells = tuple(
+            _int(c, f"domain.cells[{i}]", 1, MAX_CELLS) for i, c in enumerate(_list(table, "cells", d))
+        )
+        if math.prod(cells) * math.factorial(d) > MAX_CELLS:
+            raise CaseError(f"domain.cells {list(cells)} gives more than {MAX_CELLS} cells")
+        diagonal = table.get("diagonal", "right")
+        if diagonal not in ("left", "right", "crossed", "left_right", "right_left"):
+            raise CaseError(
+                f"domain.diagonal must be left, right, crossed, left_right or right_left, got {diagonal!r}"
+            )
+        return Cuboid(
+            _vector(table.get("lo"), "domain.lo", d),
+            _vector(table.get("hi"), "domain.hi", d),
+            cells,
+            diagonal,
+        )
+    if kind in ("disk", "ball"):
+        d = 2 if kind == "disk" else 3
+        radius = _number(table.get("radius"), "domain.radius", positive=True)
+        h = _number(table.get("h"), "domain.h", positive=True)
+        if (radius / h) ** d > MAX_CELLS:
+            raise CaseError(f"domain.h = {h} is too small for radius {radius} (more than {MAX_CELLS} cells)")
+        return Sphere(_vector(table.get("center"), "domain.center", d), radius, h)
+    file = Path(_string(table.get("file"), "domain.file"))
+    if not file.is_absolute():
+        candidates = [path.parent / file, Path.cwd() / file]
+        file = next((c for c in candidates if c.is_file()), candidates[0])
+    return MeshFile(file, _int(table.get("dim", 2), "domain.dim", 1, 3))
+
+
+def _list(table: dict[str, Any], key: str, n: int) -> list[Any]:
+    value = table.get(key)
+    if not isinstance(value, list) or len(value) != n:
+        raise CaseError(f"domain.{key} must be a list of {n} values, got {value!r}")
+    return value
+
+
+def _matrix(value: Any, dim: int, where: str, expr: Any) -> sp.Matrix:
+    if value is None:
+        raise CaseError(f"{where} is required (a {dim}×{dim} list of expressions)")
+    if (
+        not isinstance(value, list)
+        or len(value) != dim
+        or not all(isinstance(r, list) and len(r) == dim for r in value)
+    ):
+        raise CaseError(f"{where} must be a {dim}×{dim} list of lists of expressions")
+    return sp.Matrix([[expr(value[i][j], f"{where}[{i}][{j}]") for j in range(dim)] for i in range(dim)])
+
+
+def _temperature(prob: dict[str, Any]) -> float:
+    has_eps = "eps2" in prob
+    has_sgd = "eta" in prob or "batch" in prob
+    if has_eps == has_sgd:
+        raise CaseError("give either problem.eps2 or both problem.eta and problem.batch (ε² = η/(2b))")
+    if has_eps:
+        return _number(prob["eps2"], "problem.eps2", positive=True)
+    eta = _number(prob.get("eta"), "problem.eta", positive=True)
+    batch = _int(prob.get("batch"), "problem.batch", 1, 10**9)
+    return eps2_from_sgd(eta, batch)
+
+
+def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
+    kind = table.get("type", "")
+    allowed = {
+        "gaussian": {"type", "mean", "cov"},
+        "point": {"type", "point", "width"},
+        "expression": {"type", "expression"},
+    }
+    if kind not in allowed:
+        raise CaseError(f"initial.type must be one of {', '.join(allowed)}, got {kind!r}")
+    _check_keys(table, allowed[kind], f"[initial] of type {kind}")
+    if kind == "gaussian":
+        mean = _vector(table.get("mean"), "initial.mean", dim)
+        cov = table.get("cov")
+        if not isinstance(cov, list) or len(cov) != dim:
+            raise CaseError(f"initial.cov must be a {dim}×{dim} list of lists")
+        c = np.array([_vector(r, f"initial.cov[{i}]", dim) for i, r in enumerate(cov)])
+        if not np.allclose(c, c.T) or np.linalg.eigvalsh(c).min() <= 0:
+            raise CaseError("initial.cov must be symmetric positive definite")
+        return gaussian_density(mean, c)
+    if kind == "point":
+        return point_mass_density(
+            _vector(table.get("point"), "initial.point", dim),
+            _number(table.get("width"), "initial.width", True),
+        )
+    return expr(table.get("expression"), "initial.expression")
+
+
+def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
+    if value is None:
+        raise CaseError("no [[analysis]] given (stationary or transient)")
+    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
+        raise CaseError("[[analysis]] must be an array of tables")
+    out: list[Analysis] = []
+    for k, a in enumerate(value):
+        kind = a.get("type")
+        if kind not in ANALYSES:
+            raise CaseError(f"analysis[{k}].type must be one of {', '.join(ANALYSES)}, got {kind!r}")
+        _check_keys(a, ANALYSES[kind], f"[[analysis]] {k} of type {kind}")
+        reference = a.get("reference")
+        if reference is not None and reference not in REFERENCES:
+            raise CaseError(
+                f"analysis[{k}].reference must be one of {', '.join(REFERENCES)}, got {reference!r}"
+            )
+        tol = {
+            key: _number(a[key], f"analysis[{k}].{key}", positive=True)
+            for key in ("rho_tolerance", "current_tolerance", "moment_tolerance")
+            if key in a
+        }
+        if kind == "stationary":
+            out.append(StationaryAnalysis(reference, **tol))
+            continue
+        if problem.initial is None:
+            raise CaseError("a transient analysis needs an [initial] density")
+        t_end = _number(a.get("t_end"), f"analysis[{k}].t_end", positive=True)
+        dt = _number(a.get("dt"), f"analysis[{k}].dt", positive=True)
+        if t_end / dt > 1e6:
+            raise CaseError(f"analysis[{k}]: t_end/dt = {t_end / dt:.3g} steps is more than 1e6")
+        method = a.get("method", "beuler")
+        if method not in ("beuler", "ts"):
+            raise CaseError(f"analysis[{k}].method must be 'beuler' or 'ts', got {method!r}")
+        times = a.get("output_times", [t_end])
+        times = _vector(times, f"analysis[{k}].output_times")
+        if any(b <= a_ for a_, b in zip((0.0, *times), times, strict=False)) or times[-1] > t_end * (
+            1 + 1e-12
+        ):
+            raise CaseError(f"analysis[{k}].output_times must increase within (0, t_end]")
+        out.append(TransientAnalysis(t_end, dt, method, times, reference, **tol))
+    return tuple(out)
