@@ -44,7 +44,7 @@ REFERENCES = ("ou",)
 
 
 class CaseError(FpsolveError):
-    """The case file is malformed: unknown key, wrong type, bad expression, …"""
+    """The case file is malformed: unknown key, wrong type or bad expression."""
 
 
 @dataclass(frozen=True)

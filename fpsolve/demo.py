@@ -37,6 +37,7 @@ from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
 from fpsolve.operators import Discretisation
 from fpsolve.problem import FokkerPlanckProblem, coordinates, gaussian_density
+from fpsolve.runner import check, log_checks
 from fpsolve.solvers.stationary import StationarySolver
 from fpsolve.solvers.transient import TransientSolver
 from fpsolve.symbolic import to_ufl
@@ -54,17 +55,6 @@ def ou_problem(cells: int, initial: sp.Expr | None = None) -> FokkerPlanckProble
     drift = -sp.Matrix(A) * x
     box = Cuboid((-1.2, -1.2), (1.2, 1.2), (cells, cells))
     return FokkerPlanckProblem(2, sp.Matrix(Q), EPS2, box, drift=drift, initial=initial, name="ou_2d")
-
-
-def check(name: str, value: float, reference: float, tolerance: float) -> dict[str, Any]:
-    """One comparison record: passed iff ``|value − reference| ≤ tolerance``."""
-    return {
-        "name": name,
-        "value": float(value),
-        "reference": float(reference),
-        "tolerance": float(tolerance),
-        "passed": bool(abs(value - reference) <= tolerance),
-    }
 
 
 def run(out: Path, overwrite: bool, cells: int = 64) -> dict[str, Any]:
@@ -130,8 +120,6 @@ def run(out: Path, overwrite: bool, cells: int = 64) -> dict[str, Any]:
         "checks": checks,
     }
     write_json(out / "summary.json", summary, comm)
-    for c in checks:
-        mark = "ok  " if c["passed"] else "FAIL"
-        log.info(f"  [{mark}] {c['name']}: {c['value']:.3e} (tolerance {c['tolerance']:.1e})")
+    log_checks(checks)
     log.info(f"outputs in {out.resolve()}: {', '.join(p.name for p in paths)}, summary.json")
     return summary

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mpi4py import MPI
 
 import dolfinx
+from mpi4py import MPI
 
 from fpsolve.case import Case
 from fpsolve.mesh import build_mesh

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mpi4py import MPI
 
 import ufl
+from mpi4py import MPI
 
 import fpsolve
 from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
@@ -54,6 +54,14 @@ def check(name: str, value: float, reference: float, tolerance: float) -> dict[s
         "tolerance": tolerance,
         "passed": bool(abs(value - reference) <= tolerance),
     }
+
+
+def log_checks(checks: list[dict[str, Any]]) -> None:
+    """Log one line per check (rank 0)."""
+    log = get_logger()
+    for c in checks:
+        mark = "ok  " if c["passed"] else "FAIL"
+        log.info(f"  [{mark}] {c['name']}: {c['value']:.3e} (tolerance {c['tolerance']:.1e})")
 
 
 def run_case(
@@ -108,10 +116,7 @@ def run_case(
 
         summary["figures"] = [str(p) for p in plot_directory(out, comm)]
         write_json(out / "summary.json", summary, comm)
-    for c in summary["checks"]:
-        log.info(
-            f"  [{'ok  ' if c['passed'] else 'FAIL'}] {c['name']}: {c['value']:.3e} (tolerance {c['tolerance']:.1e})"
-        )
+    log_checks(summary["checks"])
     log.info(f"outputs in {out.resolve()}")
     return summary
 

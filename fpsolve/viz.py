@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from mpi4py import MPI
 
 from fpsolve.errors import FpsolveError
