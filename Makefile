@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(MPIEXEC) -n $(NP) $(VENV)/bin/fpsolve demo -o out/demo --overwrite
+	$(MPIEXEC) -n $(NP) $(VENV)/bin/fpsolve run cases/ou_anisotropic_2d.toml --overwrite
 
 test: test-serial test-mpi
 

@@ -70,10 +70,10 @@ def run_case(
     """Run all analyses of ``case``; return the summary (also written to ``summary.json``)."""
     comm = MPI.COMM_WORLD
     log = get_logger()
-    out = prepare_output_dir(out or case.output_dir, overwrite, comm)
     t0 = time.perf_counter()
     tm = build_mesh(case.problem.domain, comm)
-    disc = Discretisation(case.problem, tm, degree=case.degree, scheme=case.scheme)
+    disc = Discretisation(case.problem, tm, degree=case.degree, scheme=case.scheme)  # checks Q ⪰ 0
+    out = prepare_output_dir(out or case.output_dir, overwrite, comm)  # only once the input is valid
     timings: dict[str, float] = {"setup": time.perf_counter() - t0}
     ncells = tm.mesh.topology.index_map(tm.mesh.topology.dim).size_global
     log.info(

@@ -1,0 +1,122 @@
+"""Case files: shipped cases parse, bad input is a CaseError naming the key, fuzzing finds no crash.
+
+Mutated case files (hypothesis) must give a valid case or a CaseError, nothing else, each within 2 s.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fpsolve.case import CaseError, StationaryAnalysis, TransientAnalysis, load_case, parse_case
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+BASE = tomllib.loads((CASES / "ou_anisotropic_2d.toml").read_text())
+
+
+def test_shipped_cases_parse() -> None:
+    files = sorted(CASES.glob("*.toml"))
+    assert len(files) >= 2
+    for f in files:
+        case = load_case(f)
+        assert case.analyses
+    ou = load_case(CASES / "ou_anisotropic_2d.toml")
+    assert isinstance(ou.analyses[0], StationaryAnalysis) and ou.analyses[0].reference == "ou"
+    assert ou.petsc["pc_factor_mat_solver_type"] == "mumps"
+    tr = load_case(CASES / "ou_transient_rank1.toml")
+    assert isinstance(tr.analyses[0], TransientAnalysis) and tr.analyses[0].output_times[-1] == 2.0
+
+
+def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["problem", "los"], "x", "unknown key 'los' in \\[problem\\]; valid keys: Q, batch, drift, eps2"),
+        (["solverr"], {}, "unknown key 'solverr' in top level"),
+        (["problem", "drift"], ["-2.5*(x - mx) +", "y"], "problem.drift\\[0\\]: invalid syntax"),
+        (["problem", "drift"], ["-x", "-y*w"], "problem.drift\\[1\\]: undefined symbol 'w'"),
+        (["problem", "Q"], [["1", "0.5"], ["0", "0.5"]], "Q must be symmetric"),
+        (["problem", "eps2"], -0.05, "problem.eps2 must be positive"),
+        (["problem", "eps2"], "0.05", "finite number"),
+        (["domain", "cells"], [10**4, 10**4], "more than"),
+        (["domain", "type"], "torus", "domain.type must be one of"),
+        (["boundary"], {"absorbing": ["left"]}, "absorbing boundary part\\(s\\) \\['left'\\] do not exist"),
+        (["analysis"], [{"type": "stationary", "referense": "ou"}], "unknown key 'referense'"),
+        (["analysis"], [{"type": "transient", "t_end": 1.0, "dt": 0.1}], "needs an \\[initial\\] density"),
+        (["problem", "eps2"], _DELETE, "give either problem.eps2"),
+    ],
+)
+def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:
+    with pytest.raises(CaseError, match=message):
+        parse_case(_mutated(path, value))
+
+
+def test_missing_mesh_file() -> None:
+    data = _mutated(["domain"], {"type": "mesh", "file": "meshes/nowhere.msh"})
+    with pytest.raises(CaseError, match="mesh file not found: .*nowhere.msh"):
+        parse_case(data, CASES / "x.toml")
+
+
+# -- property test: arbitrary mutations give a CaseError or a valid case, nothing else ------------
+
+_PATHS = [
+    ["problem", "drift"],
+    ["problem", "Q"],
+    ["problem", "eps2"],
+    ["problem", "name"],
+    ["problem", "loss"],
+    ["parameters", "mx"],
+    ["parameters", "x"],
+    ["domain", "type"],
+    ["domain", "lo"],
+    ["domain", "hi"],
+    ["domain", "cells"],
+    ["analysis"],
+    ["solver", "petsc"],
+    ["output", "figures"],
+    ["boundary"],
+    ["initial"],
+]
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(["x**2", "exp(", "sin(x)*y", "1e400", "x/0", "Q", "-1", "nan"]),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_PATHS), value=_values)
+def test_mutated_case_files_never_crash(path: list[Any], value: Any) -> None:
+    data = _mutated(path, value)
+    try:
+        parse_case(data)
+    except CaseError as exc:
+        assert str(exc)
