@@ -35,6 +35,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "analysis": None,  # array of tables, checked per type
     "solver": {"petsc"},
     "output": {"directory", "figures"},
+    "validate": {"particles", "dt", "seed", "t_stationary", "sigmas"},
 }
 ANALYSES: dict[str, set[str]] = {
     "stationary": {"type", "reference", "rho_tolerance", "current_tolerance"},
@@ -75,6 +76,17 @@ Analysis = StationaryAnalysis | TransientAnalysis
 
 
 @dataclass(frozen=True)
+class ValidateSettings:
+    """Monte Carlo settings of ``fpsolve validate`` (the ``[validate]`` table)."""
+
+    particles: int = 100_000
+    dt: float | None = None
+    seed: int = 1
+    t_stationary: float | None = None
+    sigmas: float = 4.0
+
+
+@dataclass(frozen=True)
 class Case:
     """A parsed, validated case."""
 
@@ -87,6 +99,7 @@ class Case:
     petsc: dict[str, Any] = field(default_factory=dict)
     output_dir: Path = Path("out")
     figures: bool = True
+    validate: ValidateSettings = field(default_factory=ValidateSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -157,7 +170,24 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     figures = out.get("figures", True)
     if not isinstance(figures, bool):
         raise CaseError("output.figures must be true or false")
-    return Case(path, name, problem, scheme, degree, analyses, petsc, directory, figures, dict(data))
+    validate = _validate(data["validate"]) if "validate" in data else ValidateSettings()
+    return Case(
+        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data)
+    )
+
+
+def _validate(table: Any) -> ValidateSettings:
+    if not isinstance(table, dict):
+        raise CaseError("[validate] must be a table")
+    out: dict[str, Any] = {}
+    if "particles" in table:
+        out["particles"] = _int(table["particles"], "validate.particles", 100, 10**9)
+    if "seed" in table:
+        out["seed"] = _int(table["seed"], "validate.seed", 0, 2**63 - 1)
+    for key in ("dt", "t_stationary", "sigmas"):
+        if key in table:
+            out[key] = _number(table[key], f"validate.{key}", positive=True)
+    return ValidateSettings(**out)
 
 
 # -- helpers ---------------------------------------------------------------------------------------

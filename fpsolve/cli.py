@@ -1,4 +1,4 @@
-"""Command line: ``fpsolve run | info | plot | demo``; PETSc options pass through.
+"""Command line: ``fpsolve run | validate | info | plot | demo``; PETSc options pass through.
 
 Arguments fpsolve does not know and that start with ``-`` (``-fpsolve_stationary_ksp_monitor``, …)
 are handed to ``petsc4py.init`` before PETSc is imported, so they take precedence over every default
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", type=Path, default=None, help="output directory (default: the case's)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier fpsolve result there")
     run.add_argument("-q", "--quiet", action="store_true", dest="quiet_run", help="as the global --quiet")
+    val = sub.add_parser("validate", help="compare the case's FE answers with Monte Carlo paths")
+    val.add_argument("case", type=Path)
+    val.add_argument(
+        "-o", "--output", type=Path, default=None, help="output directory (default: <case dir>_validation)"
+    )
+    val.add_argument("--overwrite", action="store_true", help="replace an earlier fpsolve result there")
     info = sub.add_parser("info", help="parsed problem, mesh size, PSD check of Q, cell Péclet numbers")
     info.add_argument("case", type=Path)
     plot = sub.add_parser("plot", help="figures from the outputs in DIR (no re-solve)")
@@ -104,6 +110,10 @@ def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
         for key, value in report.items():
             log.info(f"{key:28s} {json.dumps(value, ensure_ascii=False)}")
         return 0
+    if args.command == "validate":
+        from fpsolve.validate import validate_case
+
+        return 0 if validate_case(case, args.output, args.overwrite)["passed"] else 1
     from fpsolve.runner import run_case
 
     summary = run_case(case, args.output, args.overwrite, progress=not quiet)

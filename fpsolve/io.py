@@ -28,7 +28,8 @@ def prepare_output_dir(path: str | Path, overwrite: bool, comm: MPI.Comm = MPI.C
     """Create ``path`` for results; refuse an existing non-empty directory unless ``overwrite``.
 
     With ``overwrite`` only the files fpsolve writes are replaced: the directory is emptied only if it
-    holds an earlier fpsolve ``summary.json`` (it is then a previous result), otherwise it is refused.
+    holds an earlier fpsolve ``summary.json`` or ``validation.json`` (it is then a previous result),
+    otherwise it is refused.
     Decided on rank 0 and broadcast, so every rank raises the same error.
     """
     out = Path(path)
@@ -40,7 +41,7 @@ def prepare_output_dir(path: str | Path, overwrite: bool, comm: MPI.Comm = MPI.C
             elif out.exists() and any(out.iterdir()):
                 if not overwrite:
                     error = f"output directory {out} exists and is not empty (use --overwrite to replace it)"
-                elif not (out / "summary.json").is_file():
+                elif not any((out / f).is_file() for f in ("summary.json", "validation.json")):
                     error = (
                         f"refusing to overwrite {out}: it does not hold an fpsolve result (no summary.json)"
                     )

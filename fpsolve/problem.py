@@ -98,7 +98,7 @@ class FokkerPlanckProblem:
     absorbing: tuple[str, ...] = ()
     initial: sp.Expr | None = None
     name: str = "problem"
-    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2, 3):

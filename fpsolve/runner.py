@@ -61,7 +61,8 @@ def log_checks(checks: list[dict[str, Any]]) -> None:
     log = get_logger()
     for c in checks:
         mark = "ok  " if c["passed"] else "FAIL"
-        log.info(f"  [{mark}] {c['name']}: {c['value']:.3e} (tolerance {c['tolerance']:.1e})")
+        against = f" vs {c['reference']:.4e}" if c["reference"] != 0 else ""
+        log.info(f"  [{mark}] {c['name']}: {c['value']:.4e}{against} (tolerance {c['tolerance']:.1e})")
 
 
 def run_case(

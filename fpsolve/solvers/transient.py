@@ -180,7 +180,7 @@ class TransientSolver:
             f[~g.offdiag] = 0.0
             ul_cols = g.at_columns(u_low)
             f[f * (ul_cols - u_low.array[g.rows]) > 0] = 0.0  # prelimiting: drop diffusive fluxes
-            corr = zalesak_fct(g, f, u_low, self._m, [u_low], rows)
+            corr = zalesak_fct(g, f, u_low, self._m, [u_low, u], rows)
             corr[rows] = 0.0
             u.array[:] = u_low.array + corr / self._m
         rho.x.scatter_forward()

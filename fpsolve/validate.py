@@ -1,0 +1,216 @@
+r"""``fpsolve validate``: the case's finite-element answers against Monte Carlo paths, with a verdict.
+
+For every analysis the FE moments (mean and covariance of ρ, at each output time of a transient
+analysis or of the stationary density) are compared with Euler–Maruyama ensembles of the same
+symbolic problem (:mod:`fpsolve.montecarlo`) run with Δt and Δt/2. A comparison passes iff
+
+.. math::  |\text{FE} - \text{MC}_{\Delta t/2}|
+           \le k\,\mathrm{s.e.} + |\text{MC}_{\Delta t} - \text{MC}_{\Delta t/2}|,
+
+``k = validate.sigmas`` (default 4): the statistical error plus an estimate of the remaining time-step
+bias of the weak-order-1 scheme (the Δt/2 result still carries about that much). Stationary analyses
+start the paths from ``[initial]`` and compare at ``validate.t_stationary`` (choose it several
+relaxation times long). Results go to ``validation.json`` (same ``checks`` format as ``summary.json``
+plus the MC mean, its standard error, the number of paths, Δt and the bias estimate) and
+``figures/validation.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from mpi4py import MPI
+
+import fpsolve
+from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
+from fpsolve.diagnostics import moments
+from fpsolve.errors import ProblemError
+from fpsolve.io import prepare_output_dir, write_json
+from fpsolve.log import get_logger
+from fpsolve.mesh import build_mesh
+from fpsolve.montecarlo import EulerMaruyama, Moments, simulate_moments
+from fpsolve.operators import Discretisation
+from fpsolve.problem import FokkerPlanckProblem
+from fpsolve.runner import log_checks
+from fpsolve.solvers.stationary import StationarySolver
+from fpsolve.solvers.transient import TransientSolver
+
+
+def initial_sampler(problem: FokkerPlanckProblem) -> Any:
+    """``sample(rng, m)`` drawing from the problem's initial density when it is a Gaussian."""
+    expr = problem.initial
+    if expr is None:
+        raise ProblemError("validate needs an [initial] density to start the Monte Carlo paths")
+    mean, cov = _gaussian_parameters(expr, problem)
+    return lambda rng, m: rng.multivariate_normal(mean, cov, m)
+
+
+def _gaussian_parameters(expr: sp.Expr, problem: FokkerPlanckProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of ``expr`` if it is ``c·exp(quadratic)`` (the Gaussian/point initial types)."""
+    xs = problem.coords
+    log_rho = sp.expand(sp.expand_log(sp.log(expr), force=True))
+    hess = sp.hessian(log_rho, xs)
+    if any(e.free_symbols for e in hess) or log_rho.has(sp.log(xs[0])):
+        raise ProblemError("validate samples Gaussian or point initial densities only")
+    precision = -np.array(hess, dtype=float)
+    grad0 = np.array([sp.diff(log_rho, c).subs(dict.fromkeys(xs, 0)) for c in xs], dtype=float)
+    cov = np.linalg.inv(precision)
+    return cov @ grad0, cov
+
+
+def validate_case(
+    case: Case,
+    out: Path | None = None,
+    overwrite: bool = False,
+    mc_problem: FokkerPlanckProblem | None = None,
+) -> dict[str, Any]:
+    """Run FE and MC for every analysis of ``case``; write ``validation.json`` and the figure.
+
+    ``mc_problem`` replaces the problem the paths follow (tests use it to show that a wrong FE
+    problem is rejected).
+    """
+    comm = MPI.COMM_WORLD
+    log = get_logger()
+    settings = case.validate
+    truth = mc_problem or case.problem
+    sample = initial_sampler(truth)
+    disc = Discretisation(case.problem, build_mesh(case.problem.domain, comm), case.degree, case.scheme)
+    out = prepare_output_dir(out or Path(str(case.output_dir) + "_validation"), overwrite, comm)
+    t0 = time.perf_counter()
+    checks: list[dict[str, Any]] = []
+    series: list[dict[str, Any]] = []
+    for analysis in case.analyses:
+        if isinstance(analysis, StationaryAnalysis):
+            if settings.t_stationary is None:
+                raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
+            rho = StationarySolver(disc, petsc_options=case.petsc).solve().rho
+            fe = {settings.t_stationary: moments(rho, disc.msh, case.problem.dim)}
+            label = "stationary"
+            dt = settings.dt or 1e-3
+        else:
+            assert isinstance(analysis, TransientAnalysis)
+            rho = disc.interpolate(case.problem.initial)
+            rho.x.array[:] /= disc.mass(rho)
+            solver = TransientSolver(disc, analysis.dt, analysis.method, petsc_options=case.petsc)
+            fe = {t: moments(rho, disc.msh, case.problem.dim) for t in solver.run(rho, analysis.output_times)}
+            label = "transient"
+            dt = settings.dt or analysis.dt
+        times = list(fe)
+        coarse = simulate_moments(
+            EulerMaruyama(truth, dt), sample, settings.particles, times, settings.seed, comm
+        )
+        fine = simulate_moments(
+            EulerMaruyama(truth, dt / 2), sample, settings.particles, times, settings.seed + 1, comm
+        )
+        for t, mc, mc2 in zip(times, fine, coarse, strict=True):
+            checks += _compare(label, t, fe[t], mc, mc2, settings.particles, dt / 2, settings.sigmas)
+            series.append(
+                {
+                    "analysis": label,
+                    "t": t,
+                    "fe_mean": fe[t][0].tolist(),
+                    "mc_mean": mc.mean.tolist(),
+                    "mc_mean_se": mc.mean_se.tolist(),
+                    "fe_cov": fe[t][1].tolist(),
+                    "mc_cov": mc.cov.tolist(),
+                    "mc_cov_se": mc.cov_se.tolist(),
+                }
+            )
+    result = {
+        "case": case.name,
+        "version": fpsolve.__version__,
+        "ranks": comm.size,
+        "particles": settings.particles,
+        "seed": settings.seed,
+        "sigmas": settings.sigmas,
+        "wall_time_s": time.perf_counter() - t0,
+        "series": series,
+        "checks": checks,
+        "passed": all(c["passed"] for c in checks),
+    }
+    write_json(out / "validation.json", result, comm)
+    if comm.rank == 0 and case.figures:
+        result["figure"] = str(_figure(series, out / "figures" / "validation.png", case.name))
+    log_checks(checks)
+    log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {out.resolve()}")
+    return result
+
+
+def _compare(
+    label: str,
+    t: float,
+    fe: tuple[np.ndarray, np.ndarray],
+    mc: Moments,
+    coarse: Moments,
+    n: int,
+    dt: float,
+    k: float,
+) -> list[dict[str, Any]]:
+    fe_mean, fe_cov = fe
+    d = len(fe_mean)
+    names = "xyz"
+    rows = []
+    entries = [("mean", (i,), fe_mean[i], mc.mean[i], mc.mean_se[i], coarse.mean[i]) for i in range(d)]
+    entries += [
+        ("cov", (i, j), fe_cov[i, j], mc.cov[i, j], mc.cov_se[i, j], coarse.cov[i, j])
+        for i in range(d)
+        for j in range(i, d)
+    ]
+    for kind, ij, value, ref, se, ref_coarse in entries:
+        bias = abs(ref_coarse - ref)
+        tol = k * se + bias
+        rows.append(
+            {
+                "name": f"{label} t={t:g}: {kind}_{''.join(names[i] for i in ij)}",
+                "value": float(value),
+                "reference": float(ref),
+                "mc_standard_error": float(se),
+                "dt_bias_estimate": float(bias),
+                "n_paths": int(n),
+                "dt": float(dt),
+                "tolerance": float(tol),
+                "passed": bool(abs(value - ref) <= tol),
+            }
+        )
+    return rows
+
+
+def _figure(series: list[dict[str, Any]], target: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target.parent.mkdir(exist_ok=True)
+    d = len(series[0]["fe_mean"])
+    t = np.array([s["t"] for s in series])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for i in range(d):
+        fe = np.array([s["fe_mean"][i] for s in series])
+        mc = np.array([s["mc_mean"][i] for s in series])
+        se = np.array([s["mc_mean_se"][i] for s in series])
+        axes[0].plot(t, fe, "o-", label=f"FE mean {'xyz'[i]}")
+        axes[0].errorbar(
+            t, mc, yerr=4 * se, fmt="s", mfc="none", capsize=4, label=f"MC mean {'xyz'[i]} ± 4 s.e."
+        )
+        fe_c = np.array([s["fe_cov"][i][i] for s in series])
+        mc_c = np.array([s["mc_cov"][i][i] for s in series])
+        se_c = np.array([s["mc_cov_se"][i][i] for s in series])
+        axes[1].plot(t, fe_c, "o-", label=f"FE var {'xyz'[i]}")
+        axes[1].errorbar(
+            t, mc_c, yerr=4 * se_c, fmt="s", mfc="none", capsize=4, label=f"MC var {'xyz'[i]} ± 4 s.e."
+        )
+    for ax, name in zip(axes, ("mean", "variance"), strict=True):
+        ax.set_xlabel("t")
+        ax.set_title(name)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}: finite elements vs Monte Carlo")
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
