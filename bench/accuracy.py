@@ -58,9 +58,20 @@ def main() -> None:
         e = mms_errors(dim, cells, scheme, degree, eps2)
         o = observed_orders([1 / n for n in cells], e)
         rows.append(
-            [f"{dim}-D", f"{scheme} P{degree}", str(eps2), ", ".join(map(str, cells)), ", ".join(map(fmt, e)), ", ".join(f"{v:.2f}" for v in o)]
+            [
+                f"{dim}-D",
+                f"{scheme} P{degree}",
+                str(eps2),
+                ", ".join(map(str, cells)),
+                ", ".join(map(fmt, e)),
+                ", ".join(f"{v:.2f}" for v in o),
+            ]
         )
-    table("Manufactured solutions (L2 error, observed orders)", ["dim", "scheme", "ε²", "cells", "L2 errors", "orders"], rows)
+    table(
+        "Manufactured solutions (L2 error, observed orders)",
+        ["dim", "scheme", "ε²", "cells", "L2 errors", "orders"],
+        rows,
+    )
 
     rows = []
     for scheme in ("afc", "galerkin", "upwind"):
@@ -68,10 +79,20 @@ def main() -> None:
         e = _errors(demo.ou_problem, demo.A, demo.EPS2 * demo.Q, demo.MU, cells, scheme)
         h = [1 / n for n in cells]
         rows.append(
-            [scheme, ", ".join(map(fmt, e[:, 0])), ", ".join(f"{v:.2f}" for v in observed_orders(h, e[:, 0])),
-             ", ".join(map(fmt, e[:, 1])), ", ".join(f"{v:.2f}" for v in observed_orders(h, e[:, 1])), fmt(e[:, 2].min())]
+            [
+                scheme,
+                ", ".join(map(fmt, e[:, 0])),
+                ", ".join(f"{v:.2f}" for v in observed_orders(h, e[:, 0])),
+                ", ".join(map(fmt, e[:, 1])),
+                ", ".join(f"{v:.2f}" for v in observed_orders(h, e[:, 1])),
+                fmt(e[:, 2].min()),
+            ]
         )
-    table("2-D anisotropic OU, stationary (cells 32/64/128, relative L2)", ["scheme", "ρ errors", "orders", "J errors", "orders", "min ρ/max ρ"], rows)
+    table(
+        "2-D anisotropic OU, stationary (cells 32/64/128, relative L2)",
+        ["scheme", "ρ errors", "orders", "J errors", "orders", "min ρ/max ρ"],
+        rows,
+    )
 
     rows = []
     from fpsolve.mesh import build_mesh
@@ -89,15 +110,34 @@ def main() -> None:
                     t0 = time.perf_counter()
                     r = StationarySolver(Discretisation(p, build_mesh(p.domain))).solve()
                     its.append(f"{r.iterations} ({time.perf_counter() - t0:.1f} s)")
-            rows.append([str(gamma), scheme, ", ".join(map(fmt, e[:, 0])), ", ".join(map(fmt, e[:, 1])), fmt(e[:, 2].min()), ", ".join(its) or "1"])
-    table("Degenerate phase-space OU (cells 32/64/128)", ["γ", "scheme", "ρ rel. L2", "J rel. L2", "min ρ/max ρ", "AFC iterations (time)"], rows)
+            rows.append(
+                [
+                    str(gamma),
+                    scheme,
+                    ", ".join(map(fmt, e[:, 0])),
+                    ", ".join(map(fmt, e[:, 1])),
+                    fmt(e[:, 2].min()),
+                    ", ".join(its) or "1",
+                ]
+            )
+    table(
+        "Degenerate phase-space OU (cells 32/64/128)",
+        ["γ", "scheme", "ρ rel. L2", "J rel. L2", "min ρ/max ρ", "AFC iterations (time)"],
+        rows,
+    )
 
     rows = []
     for scheme in ("afc", "upwind", "galerkin"):
         s = _evolve(scheme, 1000)
         m = np.array([r.mass for r in s.history])
-        rows.append([scheme, str(len(m)), fmt(np.abs(m - 1).max()), fmt(min(r.min / r.max for r in s.history))])
-    table("Transient, ε² = 1e-3, rank-1 Q, 24×24 cells, 1000 backward-Euler steps", ["scheme", "steps", "max abs(mass − 1)", "min over run of min ρ/max ρ"], rows)
+        rows.append(
+            [scheme, str(len(m)), fmt(np.abs(m - 1).max()), fmt(min(r.min / r.max for r in s.history))]
+        )
+    table(
+        "Transient, ε² = 1e-3, rank-1 Q, 24×24 cells, 1000 backward-Euler steps",
+        ["scheme", "steps", "max abs(mass − 1)", "min over run of min ρ/max ρ"],
+        rows,
+    )
 
 
 if __name__ == "__main__":
