@@ -154,7 +154,7 @@ class EulerMaruyama:
     def _crossed(
         self, d_old: Array, d_new: Array, n: Array, root: Array, rng: np.random.Generator
     ) -> npt.NDArray[np.bool_]:
-        r"""Crossing draws :math:`P = \exp(-2 d_k d_{k+1}/(\sigma_n^2\Delta t))` (paths inside at both ends)."""
+        r"""Crossing draws :math:`P = \exp(-2 d_k d_{k+1}/(\sigma_n^2\Delta t))` (inside at both ends)."""
         qn = n @ root.T if root.ndim == 2 else np.einsum("nij,nj->ni", root, n)
         var = self.scale**2 * np.einsum("ni,ni->n", qn, qn)  # σ_n² Δt = 2ε²Δt nᵀQn
         inside = (d_old > 0) & (d_new > 0) & (var > 0)
