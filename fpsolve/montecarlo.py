@@ -53,9 +53,20 @@ class Moments:
 def sqrt_psd(q: Array) -> Array:
     r"""Symmetric square roots of PSD matrices ``q`` of shape ``(n, d, d)`` (eigenvalues < 0 → 0).
 
+    Closed forms for d = 1, 2; a symmetric eigen-decomposition for d = 3.
+
     >>> sqrt_psd(np.array([[[4.0, 0.0], [0.0, 0.0]]]))[0].tolist()
     [[2.0, 0.0], [0.0, 0.0]]
     """
+    d = q.shape[-1]
+    if d == 1:
+        return np.sqrt(np.clip(q, 0.0, None))
+    if d == 2:  # closed form: √Q = (Q + √det·I)/√(tr + 2√det), exact for PSD 2×2 (also singular)
+        s = np.sqrt(np.clip(q[:, 0, 0] * q[:, 1, 1] - q[:, 0, 1] * q[:, 1, 0], 0.0, None))
+        t = np.sqrt(np.clip(q[:, 0, 0] + q[:, 1, 1] + 2 * s, 0.0, None))
+        root = q + s[:, None, None] * np.eye(2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(t[:, None, None] > 0, root / t[:, None, None], 0.0)
     lam, vec = np.linalg.eigh(q)
     return np.einsum("nij,nj,nkj->nik", vec, np.sqrt(np.clip(lam, 0.0, None)), vec)
 

@@ -25,12 +25,17 @@ def _start(rng: np.random.Generator, m: int) -> np.ndarray:
     return rng.multivariate_normal(M0, S0, m)
 
 
-def test_sqrt_of_singular_state_dependent_q() -> None:
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_sqrt_of_singular_state_dependent_q(d: int) -> None:
     rng = np.random.default_rng(0)
-    v = rng.normal(size=(50, 3))
+    v = rng.normal(size=(50, d))
+    w = rng.normal(size=(50, d))
     q = np.einsum("ni,nj->nij", v, v)  # rank 1
+    q[25:] += np.einsum("ni,nj->nij", w[25:], w[25:])  # rank 2 (d ≥ 2)
+    q[0] = 0.0  # and a zero matrix
     r = sqrt_psd(q)
-    np.testing.assert_allclose(np.einsum("nij,njk->nik", r, r), q, atol=1e-12)
+    np.testing.assert_allclose(r, np.swapaxes(r, 1, 2), atol=1e-12)
+    np.testing.assert_allclose(np.einsum("nij,njk->nik", r, r), q, atol=1e-10)
 
 
 def test_ou_moments_agree_with_exact_solution() -> None:
