@@ -62,13 +62,19 @@ _DELETE = object()
         (["domain", "type"], "torus", "domain.type must be one of"),
         (["boundary"], {"absorbing": ["left"]}, "absorbing boundary part\\(s\\) \\['left'\\] do not exist"),
         (["analysis"], [{"type": "stationary", "referense": "ou"}], "unknown key 'referense'"),
-        (["analysis"], [{"type": "transient", "t_end": 1.0, "dt": 0.1}], "needs an \\[initial\\] density"),
         (["problem", "eps2"], _DELETE, "give either problem.eps2"),
     ],
 )
 def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(CaseError, match=message):
         parse_case(_mutated(path, value))
+
+
+def test_transient_needs_an_initial_density() -> None:
+    data = _mutated(["analysis"], [{"type": "transient", "t_end": 1.0, "dt": 0.1}])
+    del data["initial"]
+    with pytest.raises(CaseError, match="needs an \\[initial\\] density"):
+        parse_case(data)
 
 
 def test_missing_mesh_file() -> None:

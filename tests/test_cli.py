@@ -80,7 +80,7 @@ def test_info_reports_rank_and_peclet(tmp_path: Path) -> None:
     # k_β = ε²β_x²/|β|² → 0 where the drift is vertical (noise only in x): huge Péclet numbers there
     assert json.loads(lines["peclet_max_finite"]) > 1000
     assert json.loads(lines["cells_peclet_above_1"]) > 0
-    assert json.loads(lines["dofs"]) == 101 * 101
+    assert json.loads(lines["dofs"]) == 81 * 81  # P1 on the case's 80 × 80 rectangle
 
 
 BAD = {
