@@ -48,6 +48,8 @@ class Moments:
     cov: Array
     mean_se: Array
     cov_se: Array
+    f_mean: Array
+    f_se: Array
 
 
 def sqrt_psd(q: Array) -> Array:
@@ -203,10 +205,13 @@ def simulate_moments(
     times: Sequence[float],
     seed: int,
     comm: MPI.Comm = MPI.COMM_WORLD,
+    functions: Sequence[Callable[[Array], Array]] = (),
 ) -> list[Moments]:
-    """Mean and covariance of the surviving particles at ``times`` (multiples of ``dt`` after rounding).
+    r"""Mean and covariance of the surviving particles at ``times`` (multiples of ``dt`` after rounding).
 
-    ``sample(rng, m)`` draws ``m`` initial positions (shape ``(m, d)``).
+    ``sample(rng, m)`` draws ``m`` initial positions (shape ``(m, d)``). Each of ``functions``
+    (``f(x)`` for ``x`` of shape ``(m, d)``) is averaged as :math:`E[f(X_t)1_{t<\tau}]`, the Monte Carlo
+    estimate of :math:`\int \rho_t f` (absorbed paths count as 0), with its standard error.
     """
     d = em.d
     steps = [int(round(t / em.dt)) for t in times]
@@ -222,10 +227,22 @@ def simulate_moments(
             while k < target:
                 alive &= ~em.step(x, alive, rng)
                 k += 1
-            rows.append(_power_sums(x[alive], d))
+            fx = [f(x[alive]) for f in functions]
+            rows.append(
+                np.concatenate([_power_sums(x[alive], d), [v.sum() for v in fx], [(v**2).sum() for v in fx]])
+            )
         local[c] = np.array(rows)
     total = _ordered_sum(local, comm)
-    return [_moments(t, total[i], d, n) for i, t in enumerate(times)]
+    nf = len(functions)
+    out = []
+    for i, t in enumerate(times):
+        row = total[i]
+        mom = _moments(t, row[: len(row) - 2 * nf], d, n)
+        sf, sf2 = row[len(row) - 2 * nf : len(row) - nf], row[len(row) - nf :]
+        mom.f_mean = sf / n
+        mom.f_se = np.sqrt(np.clip(sf2 / n - mom.f_mean**2, 0.0, None) / n)
+        out.append(mom)
+    return out
 
 
 def _power_sums(x: Array, d: int) -> Array:
@@ -238,7 +255,10 @@ def _moments(t: float, s: Array, d: int, n_total: int) -> Moments:
     m = s[0]
     if m < 2:
         nan = np.full(d, np.nan)
-        return Moments(t, int(m), m / n_total, nan, np.full((d, d), np.nan), nan, np.full((d, d), np.nan))
+        empty = np.zeros(0)
+        return Moments(
+            t, int(m), m / n_total, nan, np.full((d, d), np.nan), nan, np.full((d, d), np.nan), empty, empty
+        )
     sx = s[1 : 1 + d]
     sxx = s[1 + d : 1 + d + d * d].reshape(d, d)
     sxx2 = s[1 + d + d * d : 1 + d + 2 * d * d].reshape(d, d)
@@ -249,7 +269,7 @@ def _moments(t: float, s: Array, d: int, n_total: int) -> Moments:
     # s.e. of cov_ij ≈ sd(x_i x_j)/√m (centred near the mean, error of the mean is second order)
     var_prod = np.clip(sxx2 / m - second**2, 0, None)
     cov_se = np.sqrt(var_prod / m)
-    return Moments(t, int(m), m / n_total, mean, cov, mean_se, cov_se)
+    return Moments(t, int(m), m / n_total, mean, cov, mean_se, cov_se, np.zeros(0), np.zeros(0))
 
 
 def exit_times(

@@ -195,6 +195,11 @@ class FokkerPlanckProblem:
             self._cache[key] = _vectorise(exprs[what], self.coords)
         return self._cache[key]  # type: ignore[return-value]
 
+    def numpy_function(self, expr: sp.Expr) -> Callable[..., npt.NDArray[np.float64]]:
+        """Vectorised numpy evaluator of a scalar expression of the coordinates, for points ``(n, dim)``."""
+        f = _vectorise(sp.sympify(expr), self.coords)
+        return lambda x: f(np.asarray(x).T)
+
     def check_psd(self, points: npt.NDArray[np.float64], rtol: float = 1e-10) -> int:
         """Check that Q is positive semi-definite at ``points`` (shape ``(dim, n)``).
 

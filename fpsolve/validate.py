@@ -1,7 +1,8 @@
 r"""``fpsolve validate``: the case's finite-element answers against Monte Carlo paths, with a verdict.
 
 For every analysis the FE moments (mean and covariance of ρ, at each output time of a transient
-analysis or of the stationary density) are compared with Euler–Maruyama ensembles of the same
+analysis or of the stationary density) and the integrals of ρ against Gaussian test functions placed
+where the mass is (:func:`test_functions`) are compared with Euler–Maruyama ensembles of the same
 symbolic problem (:mod:`fpsolve.montecarlo`) run with Δt and Δt/2. A comparison passes iff
 
 .. math::  |\text{FE} - \text{MC}_{\Delta t/2}|
@@ -17,6 +18,7 @@ plus the MC mean, its standard error, the number of paths, Δt and the bias esti
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+import ufl
 from mpi4py import MPI
 
 import fpsolve
 from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
-from fpsolve.diagnostics import moments
+from fpsolve.diagnostics import integral, moments
 from fpsolve.errors import ProblemError
 from fpsolve.io import prepare_output_dir, write_json
 from fpsolve.log import get_logger
@@ -39,6 +42,7 @@ from fpsolve.problem import FokkerPlanckProblem
 from fpsolve.runner import log_checks
 from fpsolve.solvers.stationary import StationarySolver
 from fpsolve.solvers.transient import TransientSolver
+from fpsolve.symbolic import to_ufl
 
 
 def initial_sampler(problem: FokkerPlanckProblem) -> Any:
@@ -85,40 +89,50 @@ def validate_case(
     checks: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
     for analysis in case.analyses:
+        fe: dict[float, tuple[np.ndarray, np.ndarray, list[sp.Expr], np.ndarray]] = {}
+        record = functools.partial(_record, fe, disc)
+
         if isinstance(analysis, StationaryAnalysis):
             if settings.t_stationary is None:
                 raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
-            rho = StationarySolver(disc, petsc_options=case.petsc).solve().rho
-            fe = {settings.t_stationary: moments(rho, disc.msh, case.problem.dim)}
-            label = "stationary"
-            dt = settings.dt or 1e-3
+            record(settings.t_stationary, StationarySolver(disc, petsc_options=case.petsc).solve().rho)
+            label, dt = "stationary", settings.dt or 1e-3
         else:
             assert isinstance(analysis, TransientAnalysis)
             rho = disc.interpolate(case.problem.initial)
             rho.x.array[:] /= disc.mass(rho)
             solver = TransientSolver(disc, analysis.dt, analysis.method, petsc_options=case.petsc)
-            fe = {t: moments(rho, disc.msh, case.problem.dim) for t in solver.run(rho, analysis.output_times)}
-            label = "transient"
-            dt = settings.dt or analysis.dt
+            for t in solver.run(rho, analysis.output_times):
+                record(t, rho)
+            label, dt = "transient", settings.dt or analysis.dt
         times = list(fe)
-        coarse = simulate_moments(
-            EulerMaruyama(truth, dt), sample, settings.particles, times, settings.seed, comm
-        )
-        fine = simulate_moments(
-            EulerMaruyama(truth, dt / 2), sample, settings.particles, times, settings.seed + 1, comm
-        )
+        funcs = [truth.numpy_function(b) for t in times for b in fe[t][2]]
+        args = (settings.particles, times)
+        coarse = simulate_moments(EulerMaruyama(truth, dt), sample, *args, settings.seed, comm, funcs)
+        fine = simulate_moments(EulerMaruyama(truth, dt / 2), sample, *args, settings.seed + 1, comm, funcs)
+        offset = 0
         for t, mc, mc2 in zip(times, fine, coarse, strict=True):
-            checks += _compare(label, t, fe[t], mc, mc2, settings.particles, dt / 2, settings.sigmas)
+            mean, cov, bumps, ints = fe[t]
+            sl = slice(offset, offset + len(bumps))
+            offset += len(bumps)
+            checks += _compare(label, t, (mean, cov), mc, mc2, settings.particles, dt / 2, settings.sigmas)
+            checks += _compare_integrals(
+                label, t, ints, mc.f_mean[sl], mc.f_se[sl], mc2.f_mean[sl], settings, dt / 2
+            )
             series.append(
                 {
                     "analysis": label,
                     "t": t,
-                    "fe_mean": fe[t][0].tolist(),
+                    "fe_mean": mean.tolist(),
                     "mc_mean": mc.mean.tolist(),
                     "mc_mean_se": mc.mean_se.tolist(),
-                    "fe_cov": fe[t][1].tolist(),
+                    "fe_cov": cov.tolist(),
                     "mc_cov": mc.cov.tolist(),
                     "mc_cov_se": mc.cov_se.tolist(),
+                    "test_functions": [str(b) for b in bumps],
+                    "fe_integrals": ints.tolist(),
+                    "mc_integrals": mc.f_mean[sl].tolist(),
+                    "mc_integrals_se": mc.f_se[sl].tolist(),
                 }
             )
     result = {
@@ -139,6 +153,65 @@ def validate_case(
     log_checks(checks)
     log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {out.resolve()}")
     return result
+
+
+def _record(fe: dict[float, Any], disc: Discretisation, t: float, rho: Any) -> None:
+    """Store the FE moments at ``t`` and the integrals of ρ against the test functions they define."""
+    problem = disc.problem
+    mean, cov = moments(rho, disc.msh, problem.dim)
+    bumps = test_functions(mean, cov, problem)
+    x = ufl.SpatialCoordinate(disc.msh)
+    fe[t] = (
+        mean,
+        cov,
+        bumps,
+        np.array([integral(rho * to_ufl(b, x, problem.coords), disc.msh) for b in bumps]),
+    )
+
+
+def test_functions(mean: np.ndarray, cov: np.ndarray, problem: FokkerPlanckProblem) -> list[sp.Expr]:
+    r"""Gaussian bumps :math:`\exp(-|x-c|^2/(2w^2))` at the mean and at mean ± one std along each axis.
+
+    :math:`w` is half the smallest standard deviation: the bumps probe the density's shape (not only
+    its moments) where the mass is.
+    """
+    xs = sp.Matrix(problem.coords)
+    std = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+    w = 0.5 * float(std.min())
+    centres = [mean] + [
+        mean + s * std[i] * np.eye(len(mean))[i] for i in range(len(mean)) for s in (-1.0, 1.0)
+    ]
+    return [sp.exp(-((xs - sp.Matrix(c)).dot(xs - sp.Matrix(c))) / (2 * w**2)) for c in centres]
+
+
+def _compare_integrals(
+    label: str,
+    t: float,
+    fe: np.ndarray,
+    mc: np.ndarray,
+    se: np.ndarray,
+    coarse: np.ndarray,
+    settings: Any,
+    dt: float,
+) -> list[dict[str, Any]]:
+    rows = []
+    for k, (value, ref, s, ref_coarse) in enumerate(zip(fe, mc, se, coarse, strict=True)):
+        bias = abs(ref_coarse - ref)
+        tol = settings.sigmas * s + bias
+        rows.append(
+            {
+                "name": f"{label} t={t:g}: integral of rho * bump {k}",
+                "value": float(value),
+                "reference": float(ref),
+                "mc_standard_error": float(s),
+                "dt_bias_estimate": float(bias),
+                "n_paths": int(settings.particles),
+                "dt": float(dt),
+                "tolerance": float(tol),
+                "passed": bool(abs(value - ref) <= tol),
+            }
+        )
+    return rows
 
 
 def _compare(

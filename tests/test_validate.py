@@ -24,7 +24,8 @@ def _small_case():
 def test_validation_passes_for_the_right_problem(tmp_out: Path) -> None:
     result = validate_case(_small_case(), tmp_out / "ok")
     assert result["passed"], [c for c in result["checks"] if not c["passed"]]
-    assert len(result["checks"]) == 2 * 5  # mean x, y and three covariance entries at two times
+    # at two times: mean x, y, three covariance entries and five test-function integrals
+    assert len(result["checks"]) == 2 * (5 + 5)
 
 
 def test_validation_rejects_eps2_off_by_20_percent(tmp_out: Path) -> None:
