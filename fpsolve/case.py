@@ -35,7 +35,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "analysis": None,  # array of tables, checked per type
     "solver": {"petsc"},
     "output": {"directory", "figures"},
-    "validate": {"particles", "dt", "seed", "t_stationary", "sigmas"},
+    "validate": {"particles", "dt", "seed", "t_stationary", "t_average", "sigmas"},
 }
 ANALYSES: dict[str, set[str]] = {
     "stationary": {"type", "reference", "rho_tolerance", "current_tolerance"},
@@ -83,6 +83,7 @@ class ValidateSettings:
     dt: float | None = None
     seed: int = 1
     t_stationary: float | None = None
+    t_average: float = 2.0
     sigmas: float = 4.0
 
 
@@ -184,7 +185,7 @@ def _validate(table: Any) -> ValidateSettings:
         out["particles"] = _int(table["particles"], "validate.particles", 100, 10**9)
     if "seed" in table:
         out["seed"] = _int(table["seed"], "validate.seed", 0, 2**63 - 1)
-    for key in ("dt", "t_stationary", "sigmas"):
+    for key in ("dt", "t_stationary", "t_average", "sigmas"):
         if key in table:
             out[key] = _number(table[key], f"validate.{key}", positive=True)
     return ValidateSettings(**out)

@@ -1,9 +1,12 @@
 r"""``fpsolve validate``: the case's finite-element answers against Monte Carlo paths, with a verdict.
 
 For every analysis the FE moments (mean and covariance of ρ, at each output time of a transient
-analysis or of the stationary density) and the integrals of ρ against Gaussian test functions placed
-where the mass is (:func:`test_functions`) are compared with Euler–Maruyama ensembles of the same
-symbolic problem (:mod:`fpsolve.montecarlo`) run with Δt and Δt/2. A comparison passes iff
+analysis or of the stationary density), the integrals of ρ against Gaussian test functions placed
+where the mass is (:func:`test_functions`) and, for stationary analyses, the circulation of the
+current :math:`\int J\cdot w` for rotations ``w`` about the mean (:func:`rotation_fields`; MC:
+Stratonovich time average over ``validate.t_average`` after ``t_stationary``) are compared with
+Euler–Maruyama ensembles of the same symbolic problem (:mod:`fpsolve.montecarlo`) run with Δt and
+Δt/2. A comparison passes iff
 
 .. math::  |\text{FE} - \text{MC}_{\Delta t/2}|
            \le k\,\mathrm{s.e.} + |\text{MC}_{\Delta t} - \text{MC}_{\Delta t/2}|,
@@ -36,7 +39,7 @@ from fpsolve.errors import ProblemError
 from fpsolve.io import prepare_output_dir, write_json
 from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
-from fpsolve.montecarlo import EulerMaruyama, Moments, simulate_moments
+from fpsolve.montecarlo import CHUNK, EulerMaruyama, Moments, current_circulation, simulate_moments
 from fpsolve.operators import Discretisation
 from fpsolve.problem import FokkerPlanckProblem
 from fpsolve.runner import log_checks
@@ -95,8 +98,12 @@ def validate_case(
         if isinstance(analysis, StationaryAnalysis):
             if settings.t_stationary is None:
                 raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
-            record(settings.t_stationary, StationarySolver(disc, petsc_options=case.petsc).solve().rho)
+            rho_inf = StationarySolver(disc, petsc_options=case.petsc).solve().rho
+            record(settings.t_stationary, rho_inf)
             label, dt = "stationary", settings.dt or 1e-3
+            checks += _circulation_checks(
+                disc, rho_inf, truth, sample, fe[settings.t_stationary][0], settings, dt, comm
+            )
         else:
             assert isinstance(analysis, TransientAnalysis)
             rho = disc.interpolate(case.problem.initial)
@@ -153,6 +160,65 @@ def validate_case(
     log_checks(checks)
     log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {out.resolve()}")
     return result
+
+
+def rotation_fields(centre: np.ndarray) -> list[tuple[str, Any]]:
+    r"""Rotations about ``centre`` in each coordinate plane: :math:`w = (x_i - c_i)e_j - (x_j - c_j)e_i`."""
+    d = len(centre)
+    out = []
+    for i in range(d):
+        for j in range(i + 1, d):
+
+            def w(x: np.ndarray, i: int = i, j: int = j) -> np.ndarray:
+                v = np.zeros_like(x)
+                v[:, j] = x[:, i] - centre[i]
+                v[:, i] = -(x[:, j] - centre[j])
+                return v
+
+            out.append(("xyz"[i] + "xyz"[j], w))
+    return out
+
+
+def _circulation_checks(
+    disc: Discretisation,
+    rho: Any,
+    truth: FokkerPlanckProblem,
+    sample: Any,
+    centre: np.ndarray,
+    settings: Any,
+    dt: float,
+    comm: MPI.Comm,
+) -> list[dict[str, Any]]:
+    r"""Stationary current: :math:`\int J_h\cdot w` (FE) against the Stratonovich time average (MC)."""
+    fields = rotation_fields(centre)
+    if not fields:
+        return []
+    J = disc.current(rho)
+    x = ufl.SpatialCoordinate(disc.msh)
+    n = max(settings.particles // 4, 2 * CHUNK)
+    args = (sample, n, settings.t_stationary, settings.t_average, [w for _, w in fields])
+    fine, se = current_circulation(EulerMaruyama(truth, dt / 2), *args, settings.seed + 2, comm)
+    coarse, _ = current_circulation(EulerMaruyama(truth, dt), *args, settings.seed + 3, comm)
+    rows = []
+    for k, (plane, _) in enumerate(fields):
+        i, j = "xyz".index(plane[0]), "xyz".index(plane[1])
+        fe = integral(J[j] * (x[i] - centre[i]) - J[i] * (x[j] - centre[j]), disc.msh)
+        bias = abs(coarse[k] - fine[k])
+        tol = settings.sigmas * se[k] + bias
+        rows.append(
+            {
+                "name": f"stationary: circulation of J in the {plane} plane",
+                "value": float(fe),
+                "reference": float(fine[k]),
+                "mc_standard_error": float(se[k]),
+                "dt_bias_estimate": float(bias),
+                "n_paths": int(n),
+                "dt": float(dt / 2),
+                "tolerance": float(tol),
+                "passed": bool(abs(fe - fine[k]) <= tol),
+            }
+        )
+    return rows
 
 
 def _record(fe: dict[float, Any], disc: Discretisation, t: float, rho: Any) -> None:
