@@ -46,7 +46,7 @@ def solve_limited(
     r"""Solve ``B u = b (+ g(u) for AFC)`` in place; ``fixed_rows`` (global) keep ``u = b`` there.
 
     For AFC the defect-correction map :math:`u \mapsto u + P^{-1}(b + g(u) - Bu)` is Anderson-accelerated,
-    starting from the low-order solution :math:`B^{-1}b`, with :math:`P = A - (1-\omega)D` (``blend``
+    starting from :math:`P^{-1}b` (one factorisation in all), with :math:`P = A - (1-\omega)D` (``blend``
     = ω, same fixed rows). ω = 0 is the plain fixed point on :math:`A_L`, which stagnates when the
     artificial diffusion dominates the physical one (degenerate Q, small ε: phase-space OU with
     γ = 0.01 stalls at a change of 2e-7); ω = 1 (Galerkin) diverges where the limiter is strongly
@@ -58,21 +58,22 @@ def solve_limited(
         Number of fixed-point iterations (1 for a linear scheme) and the history of
         ``max|F(u)|/max|u|``.
     """
-    ksp = make_ksp(B, prefix, options)
-    try:
-        solve(ksp, b, u, "steady solve")
-        if disc.scheme != "afc":
-            return 1, []
-        P = disc.blended_operator(blend)
-        P.zeroRowsColumns(np.asarray(fixed_rows, dtype=PETSc.IntType), 1.0)
-        pksp = make_ksp(P, prefix + "afc_pc_", options)
+    if disc.scheme != "afc":
+        ksp = make_ksp(B, prefix, options)
         try:
-            return _anderson(disc, pksp, B, b, fixed_rows, u, prefix, rtol, max_iterations)
+            solve(ksp, b, u, "steady solve")
         finally:
-            pksp.destroy()
-            P.destroy()
+            ksp.destroy()
+        return 1, []
+    P = disc.blended_operator(blend)
+    P.zeroRowsColumns(np.asarray(fixed_rows, dtype=PETSc.IntType), 1.0)
+    pksp = make_ksp(P, prefix + "afc_pc_", options)
+    try:
+        solve(pksp, b, u, "steady solve")  # starting guess; the fixed rows already hold their values
+        return _anderson(disc, pksp, B, b, fixed_rows, u, prefix, rtol, max_iterations)
     finally:
-        ksp.destroy()
+        pksp.destroy()
+        P.destroy()
 
 
 def _anderson(
