@@ -67,7 +67,7 @@ def solve_limited(
         return 1, []
     P = disc.blended_operator(blend)
     P.zeroRowsColumns(np.asarray(fixed_rows, dtype=PETSc.IntType), 1.0)
-    pksp = make_ksp(P, prefix + "afc_pc_", options)
+    pksp = make_ksp(P, prefix, options)  # the one linear solver of the AFC solve: the caller's prefix
     try:
         solve(pksp, b, u, "steady solve")  # starting guess; the fixed rows already hold their values
         return _anderson(disc, pksp, B, b, fixed_rows, u, prefix, rtol, max_iterations)
