@@ -42,6 +42,7 @@ def solve_limited(
     rtol: float,
     max_iterations: int,
     blend: float = 0.3,
+    transpose: bool = False,
 ) -> tuple[int, list[float]]:
     r"""Solve ``B u = b (+ g(u) for AFC)`` in place; ``fixed_rows`` (global) keep ``u = b`` there.
 
@@ -51,6 +52,9 @@ def solve_limited(
     artificial diffusion dominates the physical one (degenerate Q, small ε: phase-space OU with
     γ = 0.01 stalls at a change of 2e-7); ω = 1 (Galerkin) diverges where the limiter is strongly
     active. ω = 0.3 converged on every problem of the test suite (measured in docs/numerics.md).
+
+    ``transpose=True`` solves the backward (generator) problem with ``B`` built from the transposed
+    operator: the same limited fluxes :math:`d_{ij}(u_i - u_j)` apply because D is symmetric.
 
     Returns
     -------
@@ -66,6 +70,8 @@ def solve_limited(
             ksp.destroy()
         return 1, []
     P = disc.blended_operator(blend)
+    if transpose:  # backward problems: (A − (1−ω)D)ᵀ = Aᵀ − (1−ω)D, D symmetric
+        P = P.transpose()
     P.zeroRowsColumns(np.asarray(fixed_rows, dtype=PETSc.IntType), 1.0)
     pksp = make_ksp(P, prefix, options)  # the one linear solver of the AFC solve: the caller's prefix
     try:
