@@ -26,7 +26,7 @@ from fpsolve.problem import FokkerPlanckProblem, eps2_from_sgd, gaussian_density
 MAX_CELLS = 5_000_000
 
 SECTIONS: dict[str, set[str] | None] = {
-    "problem": {"name", "loss", "drift", "Q", "eps2", "eta", "batch"},
+    "problem": {"name", "loss", "drift", "Q", "noise_factor", "eps2", "eta", "batch"},
     "parameters": None,  # free names → numbers
     "domain": {"type", "lo", "hi", "cells", "diagonal", "center", "radius", "h", "file", "dim"},
     "boundary": {"absorbing"},
@@ -139,7 +139,8 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     def expr(value: Any, where: str) -> sp.Expr:
         return parse_expression(value, params, names, where)
 
-    Q = _matrix(prob.get("Q"), dim, "problem.Q", expr)
+    G = _factor(prob["noise_factor"], dim, expr) if "noise_factor" in prob else None
+    Q = _matrix(prob.get("Q"), dim, "problem.Q", expr) if "Q" in prob or G is None else G * G.T
     loss = expr(prob["loss"], "problem.loss") if "loss" in prob else None
     drift = None
     if "drift" in prob:
@@ -154,7 +155,16 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         raise CaseError("boundary.absorbing must be a list of boundary part names")
     initial = _initial(_table(data, "initial"), dim, expr) if "initial" in data else None
     problem = FokkerPlanckProblem(
-        dim, Q, eps2, domain, loss=loss, drift=drift, absorbing=tuple(absorbing), initial=initial, name=name
+        dim,
+        Q,
+        eps2,
+        domain,
+        loss=loss,
+        drift=drift,
+        absorbing=tuple(absorbing),
+        initial=initial,
+        name=name,
+        noise_factor=G,
     )
     disc = _table(data, "discretisation") if "discretisation" in data else {}
     scheme = _string(disc.get("scheme", "afc"), "discretisation.scheme")
@@ -310,6 +320,15 @@ def _matrix(value: Any, dim: int, where: str, expr: Any) -> sp.Matrix:
     ):
         raise CaseError(f"{where} must be a {dim}×{dim} list of lists of expressions")
     return sp.Matrix([[expr(value[i][j], f"{where}[{i}][{j}]") for j in range(dim)] for i in range(dim)])
+
+
+def _factor(value: Any, dim: int, expr: Any) -> sp.Matrix:
+    rows_ok = isinstance(value, list) and len(value) == dim and all(isinstance(r, list) and r for r in value)
+    if not rows_ok or len({len(r) for r in value}) != 1:
+        raise CaseError(f"problem.noise_factor must be a {dim}×m list of lists of expressions")
+    return sp.Matrix(
+        [[expr(e, f"problem.noise_factor[{i}][{j}]") for j, e in enumerate(r)] for i, r in enumerate(value)]
+    )
 
 
 def _temperature(prob: dict[str, Any]) -> float:

@@ -97,16 +97,24 @@ class EulerMaruyama:
         self._drift = problem.numpy("drift")
         self._Q = problem.numpy("Q")
         self._constant_root = None
-        if not any(e.free_symbols for e in problem.Q):
+        self._factor = problem.numpy("noise_factor") if problem.noise_factor is not None else None
+        if self._factor is not None and not any(e.free_symbols for e in problem.noise_factor):
+            self._constant_root = self._factor(np.zeros((self.d, 1)))[:, :, 0]
+        elif self._factor is None and not any(e.free_symbols for e in problem.Q):
             self._constant_root = sqrt_psd(self._Q(np.zeros((self.d, 1)))[None, :, :, 0])[0]
         self.scale = np.sqrt(2.0 * problem.eps2 * self.dt)
 
     # -- one step ------------------------------------------------------------------------------
 
     def noise_root(self, x: Array) -> Array:
-        """:math:`Q(x)^{1/2}` for particles ``x`` (n, d): shape (d, d) if Q is constant, else (n, d, d)."""
+        """Noise factor G (G Gᵀ = Q) at particles ``x`` (n, d): (d, m) if constant, else (n, d, m).
+
+        The problem's ``noise_factor`` when given, else the symmetric square root of Q.
+        """
         if self._constant_root is not None:
             return self._constant_root
+        if self._factor is not None:
+            return np.moveaxis(self._factor(x.T), -1, 0)
         return sqrt_psd(np.moveaxis(self._Q(x.T), -1, 0))
 
     def step(self, x: Array, alive: npt.NDArray[np.bool_], rng: np.random.Generator) -> npt.NDArray[np.bool_]:
@@ -115,7 +123,7 @@ class EulerMaruyama:
         idx = None if everyone else np.flatnonzero(alive)
         xa = x if everyone else x[idx]
         root = self.noise_root(xa)
-        xi = rng.standard_normal(xa.shape)
+        xi = rng.standard_normal((len(xa), root.shape[-1]))
         noise = xi @ root.T if root.ndim == 2 else np.einsum("nij,nj->ni", root, xi)
         new = xa + self.dt * self._drift(xa.T)[:, 0, :].T + self.scale * noise
         killed = self._boundary(xa, new, root, rng)
@@ -168,8 +176,8 @@ class EulerMaruyama:
         self, d_old: Array, d_new: Array, n: Array, root: Array, rng: np.random.Generator
     ) -> npt.NDArray[np.bool_]:
         r"""Crossing draws :math:`P = \exp(-2 d_k d_{k+1}/(\sigma_n^2\Delta t))` (inside at both ends)."""
-        qn = n @ root.T if root.ndim == 2 else np.einsum("nij,nj->ni", root, n)
-        var = self.scale**2 * np.einsum("ni,ni->n", qn, qn)  # σ_n² Δt = 2ε²Δt nᵀQn
+        gn = n @ root if root.ndim == 2 else np.einsum("nij,ni->nj", root, n)  # Gᵀn
+        var = self.scale**2 * np.einsum("nj,nj->n", gn, gn)  # σ_n² Δt = 2ε²Δt nᵀQn, Q = GGᵀ
         inside = (d_old > 0) & (d_new > 0) & (var > 0)
         p = np.zeros(len(d_old))
         p[inside] = np.exp(-2.0 * d_old[inside] * d_new[inside] / var[inside])

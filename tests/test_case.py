@@ -126,3 +126,14 @@ def test_mutated_case_files_never_crash(path: list[Any], value: Any) -> None:
         parse_case(data)
     except CaseError as exc:
         assert str(exc)
+
+
+def test_noise_factor_defines_q() -> None:
+    data = _mutated(["problem", "Q"], _DELETE)
+    data["problem"]["noise_factor"] = [["1", "0"], ["0.5", "0.5"]]
+    case = parse_case(data)
+    assert case.problem.noise_factor.shape == (2, 2)
+    assert case.problem.Q[1, 1] == 0.5  # Q = G Gᵀ
+    data["problem"]["Q"] = [["1", "0"], ["0", "1"]]
+    with pytest.raises(CaseError, match="G Gᵀ = Q"):
+        parse_case(data)

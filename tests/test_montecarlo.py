@@ -120,3 +120,26 @@ def test_stationary_circulation_matches_the_exact_current() -> None:
     )
     # Δt = 1e-3 bias measured ≈ 1e-4 (Δt = 2e-3 vs 1e-3); statistical s.e. ≈ 1e-4
     assert abs(est[0] - exact) <= 4 * se[0] + 2e-4, (est, se, exact)
+
+
+def test_user_noise_factor_gives_the_same_law() -> None:
+    # any G with GGᵀ = Q gives the same law; here a non-square 2×3 factor of the demo Q
+    G = sp.Matrix([[1, 0, 0], [sp.Rational(1, 2), sp.Rational(1, 2), 0]])
+    np.testing.assert_allclose(np.array(G * G.T, dtype=float), demo.Q)
+    base = demo.ou_problem(8)
+    import dataclasses
+
+    p = dataclasses.replace(base, noise_factor=G)
+    K = demo.EPS2 * demo.Q
+    for r in simulate_moments(EulerMaruyama(p, 1e-3), _start, 100_000, [0.5], seed=8):
+        exact_c = ou_covariance(demo.A, K, S0, r.t)
+        assert np.all(np.abs(r.cov - exact_c) <= 4 * r.cov_se + 2e-3 * np.abs(exact_c).max())
+
+
+def test_inconsistent_noise_factor_is_rejected() -> None:
+    import dataclasses
+
+    from fpsolve.errors import ProblemError
+
+    with pytest.raises(ProblemError, match="G Gᵀ = Q"):
+        dataclasses.replace(demo.ou_problem(8), noise_factor=sp.eye(2))
