@@ -6,7 +6,7 @@ r"""Steady linear problems of the discretised operator, with AFC limiting where 
 where ``B`` is the scheme's operator (:math:`A` or :math:`A_L`, or their transposes for backward
 problems) with some rows fixed (Dirichlet rows or a pinned node), eliminated symmetrically. The AFC
 problem is solved by an Anderson-accelerated defect correction (PETSc SNES ``anderson``) that reuses
-one factorisation of the Galerkin matrix.
+one factorisation of the preconditioner :math:`A - 0.7D`.
 
 :class:`SourceSolver` uses this for :math:`\nabla\cdot J = f` with absorbing boundaries (the
 manufactured-solution problem).
