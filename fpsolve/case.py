@@ -21,6 +21,7 @@ import sympy as sp
 from fpsolve.domain import Cuboid, Domain, MeshFile, Sphere
 from fpsolve.errors import FpsolveError, MeshError, ProblemError
 from fpsolve.expressions import ExpressionError, parse_expression
+from fpsolve.model import SGDModel, model_from_tables
 from fpsolve.problem import FokkerPlanckProblem, eps2_from_sgd, gaussian_density, point_mass_density
 
 MAX_CELLS = 5_000_000
@@ -35,7 +36,20 @@ SECTIONS: dict[str, set[str] | None] = {
     "analysis": None,  # array of tables, checked per type
     "solver": {"petsc"},
     "output": {"directory", "figures"},
-    "validate": {"particles", "dt", "seed", "t_stationary", "t_average", "sigmas"},
+    "validate": {
+        "particles",
+        "dt",
+        "seed",
+        "t_stationary",
+        "t_average",
+        "sigmas",
+        "sgd_eta_factors",
+        "observables",
+        "collapse_radius",
+        "histogram",
+    },
+    "model": None,  # checked by fpsolve.model.model_from_tables
+    "data": None,  # checked by fpsolve.data.load_data
 }
 ANALYSES: dict[str, set[str]] = {
     "stationary": {"type", "reference", "rho_tolerance", "current_tolerance"},
@@ -85,6 +99,10 @@ class ValidateSettings:
     t_stationary: float | None = None
     t_average: float = 2.0
     sigmas: float = 4.0
+    sgd_eta_factors: tuple[float, ...] = ()
+    observables: tuple[sp.Expr, ...] = ()
+    collapse_radius: float | None = None
+    histogram: tuple[sp.Expr, float, float, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ class Case:
     figures: bool = True
     validate: ValidateSettings = field(default_factory=ValidateSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    model: SGDModel | None = None
 
 
 def load_case(path: str | Path) -> Case:
@@ -135,20 +154,26 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     domain = _domain(_table(data, "domain"), path)
     dim = domain.dim
     names = ("x", "y", "z")[:dim]
+    model = _model(data, prob, params, path, dim)
+    if model is not None:
+        names = model.parameters
 
     def expr(value: Any, where: str) -> sp.Expr:
         return parse_expression(value, params, names, where)
 
-    G = _factor(prob["noise_factor"], dim, expr) if "noise_factor" in prob else None
-    Q = _matrix(prob.get("Q"), dim, "problem.Q", expr) if "Q" in prob or G is None else G * G.T
-    loss = expr(prob["loss"], "problem.loss") if "loss" in prob else None
+    if model is not None:
+        G, Q, loss = model.noise_factor, model.Q, model.mean_loss
+    else:
+        G = _factor(prob["noise_factor"], dim, expr) if "noise_factor" in prob else None
+        Q = _matrix(prob.get("Q"), dim, "problem.Q", expr) if "Q" in prob or G is None else G * G.T
+        loss = expr(prob["loss"], "problem.loss") if "loss" in prob else None
     drift = None
     if "drift" in prob:
         raw = prob["drift"]
         if not isinstance(raw, list) or len(raw) != dim:
             raise CaseError(f"problem.drift must be a list of {dim} expressions")
         drift = sp.Matrix([expr(e, f"problem.drift[{i}]") for i, e in enumerate(raw)])
-    eps2 = _temperature(prob)
+    eps2 = model.eps2 if model is not None else _temperature(prob)
     boundary = _table(data, "boundary") if "boundary" in data else {}
     absorbing = boundary.get("absorbing", [])
     if not isinstance(absorbing, list) or not all(isinstance(a, str) for a in absorbing):
@@ -181,16 +206,57 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     figures = out.get("figures", True)
     if not isinstance(figures, bool):
         raise CaseError("output.figures must be true or false")
-    validate = _validate(data["validate"]) if "validate" in data else ValidateSettings()
+    validate = _validate(data["validate"], expr) if "validate" in data else ValidateSettings()
+    if model is None and (validate.sgd_eta_factors or validate.collapse_radius or validate.histogram):
+        raise CaseError("validate.sgd_eta_factors/collapse_radius/histogram need a [model] (SGD runs)")
     return Case(
-        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data)
+        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data), model
     )
 
 
-def _validate(table: Any) -> ValidateSettings:
+def _model(
+    data: Mapping[str, Any], prob: dict[str, Any], params: dict[str, float], path: Path, dim: int
+) -> SGDModel | None:
+    """The SGD model of ``[model]``/``[data]`` (then ``[problem]`` holds only the name)."""
+    if "model" not in data:
+        if "data" in data:
+            raise CaseError("[data] is only used with a [model]")
+        return None
+    extra = sorted(set(prob) - {"name"})
+    if extra:
+        raise CaseError(f"problem.{extra[0]} cannot be given with a [model] (L, Q and ε² are derived)")
+    data_table = _table(data, "data") if "data" in data else None
+    model = model_from_tables(_table(data, "model"), data_table, params, path.parent)
+    if model.dim != dim:
+        raise CaseError(f"the model has {model.dim} parameters but the domain is {dim}-D")
+    return model
+
+
+def _validate(table: Any, expr: Any) -> ValidateSettings:
     if not isinstance(table, dict):
         raise CaseError("[validate] must be a table")
     out: dict[str, Any] = {}
+    if "sgd_eta_factors" in table:
+        factors = _vector(table["sgd_eta_factors"], "validate.sgd_eta_factors")
+        if any(f <= 0 for f in factors):
+            raise CaseError("validate.sgd_eta_factors must be positive")
+        out["sgd_eta_factors"] = factors
+    if "observables" in table:
+        obs = table["observables"]
+        if not isinstance(obs, list) or not obs:
+            raise CaseError("validate.observables must be a list of expressions")
+        out["observables"] = tuple(expr(e, f"validate.observables[{i}]") for i, e in enumerate(obs))
+    if "collapse_radius" in table:
+        out["collapse_radius"] = _number(table["collapse_radius"], "validate.collapse_radius", positive=True)
+    if "histogram" in table:
+        h = table["histogram"]
+        if not isinstance(h, list) or len(h) != 4:
+            raise CaseError("validate.histogram must be [expression, lo, hi, bins]")
+        lo, hi = _number(h[1], "validate.histogram[1]"), _number(h[2], "validate.histogram[2]")
+        bins = _int(h[3], "validate.histogram[3]", 2, 200)
+        if hi <= lo:
+            raise CaseError("validate.histogram needs lo < hi")
+        out["histogram"] = (expr(h[0], "validate.histogram[0]"), lo, hi, bins)
     if "particles" in table:
         out["particles"] = _int(table["particles"], "validate.particles", 100, 10**9)
     if "seed" in table:

@@ -58,6 +58,7 @@ def parse_expression(
     parameters: Mapping[str, float] | None = None,
     coordinates: Iterable[str] = ("x", "y", "z"),
     where: str = "expression",
+    symbols: Mapping[str, sp.Symbol] | None = None,
 ) -> sp.Expr:
     """Parse ``text`` into a sympy expression of the coordinate symbols.
 
@@ -71,6 +72,9 @@ def parse_expression(
         Coordinate names allowed as free symbols.
     where
         Label used in error messages (e.g. ``"problem.loss"``).
+    symbols
+        Further names allowed as free symbols (e.g. the data columns of an SGD model), mapped to the
+        given sympy symbols; they must not clash with the coordinate or parameter names.
     """
     if isinstance(text, bool):
         raise ExpressionError(f"{where}: expected an expression, got a boolean")
@@ -85,7 +89,7 @@ def parse_expression(
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1
         raise ExpressionError(f"{where}: invalid syntax at column {col + 1} of {text!r}") from None
-    symbols = {name: COORDS[i] for i, name in enumerate(coordinates)}
+    symbols = {name: COORDS[i] for i, name in enumerate(coordinates)} | dict(symbols or {})
     params = {k: sp.Float(v) for k, v in (parameters or {}).items()}
     return _Converter(text, where, symbols, params).visit(tree.body)
 

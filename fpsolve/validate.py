@@ -36,6 +36,7 @@ import fpsolve
 from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
 from fpsolve.diagnostics import integral, moments
 from fpsolve.errors import ProblemError
+from fpsolve.eta_sweep import eta_sweep, log_sweep, sweep_figure, sweep_observables
 from fpsolve.io import prepare_output_dir, write_json
 from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
@@ -91,9 +92,10 @@ def validate_case(
     t0 = time.perf_counter()
     checks: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
+    extra = [e for _, e in sweep_observables(case)]
     for analysis in case.analyses:
         fe: dict[float, tuple[np.ndarray, np.ndarray, list[sp.Expr], np.ndarray]] = {}
-        record = functools.partial(_record, fe, disc)
+        record = functools.partial(_record, fe, disc, extra=extra)
 
         if isinstance(analysis, StationaryAnalysis):
             if settings.t_stationary is None:
@@ -154,9 +156,16 @@ def validate_case(
         "checks": checks,
         "passed": all(c["passed"] for c in checks),
     }
+    if case.model is not None and settings.sgd_eta_factors:
+        fe_obs = {t: v[3][len(v[3]) - len(extra) :] for t, v in fe.items()}
+        result["sgd"] = eta_sweep(case, times, fe_obs, sample, dt, comm)
+        log_sweep(result["sgd"])
     write_json(out / "validation.json", result, comm)
     if comm.rank == 0 and case.figures:
         result["figure"] = str(_figure(series, out / "figures" / "validation.png", case.name))
+        if "sgd" in result:
+            target = out / "figures" / "sgd_eta_sweep.png"
+            result["sgd_figure"] = str(sweep_figure(result["sgd"], case, target))
     log_checks(checks)
     log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {out.resolve()}")
     return result
@@ -208,11 +217,11 @@ def _circulation_checks(
     return rows
 
 
-def _record(fe: dict[float, Any], disc: Discretisation, t: float, rho: Any) -> None:
-    """Store the FE moments at ``t`` and the integrals of ρ against the test functions they define."""
+def _record(fe: dict[float, Any], disc: Discretisation, t: float, rho: Any, extra: list[sp.Expr]) -> None:
+    """Store the FE moments at ``t`` and the integrals of ρ against the test functions and ``extra``."""
     problem = disc.problem
     mean, cov = moments(rho, disc.msh, problem.dim)
-    bumps = test_functions(mean, cov, problem)
+    bumps = test_functions(mean, cov, problem) + list(extra)
     x = ufl.SpatialCoordinate(disc.msh)
     fe[t] = (
         mean,
