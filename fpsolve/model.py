@@ -186,7 +186,7 @@ class SGDModel:
                 blocks += [self._at(c, i) * s for i in range(n)]
             if not blocks:
                 blocks = [sp.ImmutableMatrix.zeros(self.dim, 1)]
-            self._cache["G"] = sp.ImmutableMatrix.hstack(*blocks)
+            self._cache["G"] = sp.ImmutableMatrix.hstack(*blocks).applyfunc(sp.expand)
         return self._cache["G"]
 
     @property
