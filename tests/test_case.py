@@ -137,3 +137,35 @@ def test_noise_factor_defines_q() -> None:
     data["problem"]["Q"] = [["1", "0"], ["0", "1"]]
     with pytest.raises(CaseError, match="G Gᵀ = Q"):
         parse_case(data)
+
+
+MODEL_CASE = tomllib.loads((CASES / "label_noise_diagonal_net.toml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("model", "colour", 1, "unknown key 'colour' in \\[model\\]"),
+        ("model", "parameters", ["u", "v", "w"], "the model has 3 parameters but the domain is 2-D"),
+        ("data", "file", "data/missing.csv", "data file not found"),
+        ("data", "columns", {"a": [1.0, 2.0], "t": [1.0]}, "different lengths"),
+        ("problem", "eps2", 0.1, "cannot be given with a \\[model\\]"),
+        ("validate", "sgd_eta_factors", [1, -2], "must be positive"),
+        ("validate", "histogram", ["u - v", 1.0, 0.0, 5], "lo < hi"),
+    ],
+)
+def test_bad_model_cases_are_case_errors(section: str, key: str, value: Any, message: str) -> None:
+    data = copy.deepcopy(MODEL_CASE)
+    if section == "data":
+        data["data"] = {key: value}
+    else:
+        data[section][key] = value
+    with pytest.raises(CaseError, match=message):
+        parse_case(data, CASES / "x.toml")
+
+
+def test_sgd_validate_keys_need_a_model() -> None:
+    data = copy.deepcopy(BASE)
+    data.setdefault("validate", {})["sgd_eta_factors"] = [1, 2]
+    with pytest.raises(CaseError, match="need a \\[model\\]"):
+        parse_case(data)
