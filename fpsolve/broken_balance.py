@@ -74,7 +74,14 @@ def stationary_currents(
     }
     checks = summary["checks"]
     tol = a.kwon_tolerance
-    checks.append(_check("currents: |div J_h| / |div(beta rho_h)| (L2)", obs["divergence_index"], 0.0, tol))
+    checks.append(
+        _check(
+            "currents: |div J_h| / |div(beta rho_h)| (L2)",
+            obs["divergence_index"],
+            0.0,
+            a.divergence_tolerance,
+        )
+    )
     exact = None
     if a.reference == "ou":
         A, mu, K = linear_drift(problem)

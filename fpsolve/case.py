@@ -45,6 +45,7 @@ ANALYSES: dict[str, set[str]] = {
         "current_tolerance",
         "kwon",
         "kwon_tolerance",
+        "divergence_tolerance",
         "circulation_levels",
         "trajectory_time",
     },
@@ -70,6 +71,7 @@ class StationaryAnalysis:
     #: current diagnostics and Kwon decomposition (:mod:`fpsolve.broken_balance`)
     kwon: bool = False
     kwon_tolerance: float = 0.05
+    divergence_tolerance: float = 0.1
     circulation_levels: tuple[float, ...] = (0.5, 1.0, 2.0)
     trajectory_time: float = 5.0
 
@@ -402,7 +404,13 @@ def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
             )
         tol = {
             key: _number(a[key], f"analysis[{k}].{key}", positive=True)
-            for key in ("rho_tolerance", "current_tolerance", "moment_tolerance", "kwon_tolerance")
+            for key in (
+                "rho_tolerance",
+                "current_tolerance",
+                "moment_tolerance",
+                "kwon_tolerance",
+                "divergence_tolerance",
+            )
             if key in a
         }
         if kind == "stationary":

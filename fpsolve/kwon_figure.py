@@ -90,9 +90,9 @@ def kwon_figure(
         ax.set_title(r"original loss $\Phi = L$ and an SGD (Euler–Maruyama) path")
         other, other_name = phi, r"$\Phi - \min\Phi$"
     else:
-        ax.contourf(gx, gy, r, levels=20, cmap="viridis")
+        ax.contourf(gx, gy, np.where(seen, r, np.nan), levels=20, cmap="viridis")
         ax.set_title(r"stationary density $\rho_h$ and an Euler–Maruyama path")
-        other, other_name = quad, r"fitted quadratic $\frac12 (x-\mu)^T U (x-\mu)$"
+        other, other_name = quad, r"fitted quadratic $(x-\mu)^T U (x-\mu)/2$"
     ax = axes[1]
     ax.contourf(gx, gy, np.where(seen, psi, np.nan), levels=20, cmap="magma_r")
     ax.contour(gx, gy, quad, levels=levels, colors="k", linestyles="dashed", linewidths=0.6)
