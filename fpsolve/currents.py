@@ -159,9 +159,11 @@ def fit_kwon_matrix(f: NodalFields, U: Array, u: Array) -> Array:
     r"""Antisymmetric :math:`Q_K` minimising :math:`\sum_i m_i |J_i + Q_K (Ux_i - u)\rho_i|^2`.
 
     (:math:`\nabla\Psi = Ux - u` from :func:`fit_modified_loss`; :math:`J = -Q_K\nabla\Psi\,\rho` is the
-    Kwon form of the stationary current; d ≥ 2.)
+    Kwon form of the stationary current; in 1-D Q_K = 0.)
     """
     d = f.x.shape[1]
+    if d == 1:
+        return np.zeros((1, 1))
     g = (f.x @ U.T - u) * f.rho[:, None]  # (n, d)
     basis = []
     for i in range(d):
