@@ -179,7 +179,7 @@ def sweep_figure(sweep: dict[str, Any], case: Case, target: Path) -> Path:
         t = np.array([r["t_sgd"] for r in ser])
         ax = axes[0]
         for i in range(len(ser[0]["sde_mean"])):
-            ax.plot(t, [r["sde_cov"][i][i] for r in ser], "-", color=col, lw=1)
+            ax.plot(t, [r["sde_cov"][i][i] for r in ser], "-x", color=col, lw=1)
             ax.errorbar(
                 t,
                 [r["sgd_cov"][i][i] for r in ser],
@@ -190,7 +190,7 @@ def sweep_figure(sweep: dict[str, Any], case: Case, target: Path) -> Path:
                 label=f"η×{run['eta_factor']:g}" if i == 0 else None,
             )
         for p, i in enumerate(scalar, start=1):
-            axes[p].plot(t, [r["sde_observables"][i] for r in ser], "-", color=col, lw=1)
+            axes[p].plot(t, [r["sde_observables"][i] for r in ser], "-x", color=col, lw=1)
             axes[p].errorbar(
                 t,
                 [r["sgd_observables"][i] for r in ser],
@@ -221,7 +221,7 @@ def sweep_figure(sweep: dict[str, Any], case: Case, target: Path) -> Path:
     axes[-1].set_xlabel("η")
     axes[-1].legend(fontsize=7)
     axes[-1].set_title("SGD vs SDE mismatch")
-    axes[0].set_title("variances: SDE (lines), SGD (markers ± 2 s.e.)")
+    axes[0].set_title("variances: SDE (x, lines), SGD (o, □ ± 2 s.e.)")
     axes[0].set_xlabel("t")
     axes[0].legend(fontsize=7)
     for p, i in enumerate(scalar, start=1):
