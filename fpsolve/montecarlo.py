@@ -7,7 +7,8 @@ with ``b = −∇L`` (or the given drift) and :math:`Q^{1/2}` from a symmetric e
 negative round-off eigenvalues clipped (Q may be singular). This is the process whose density solves
 the Fokker–Planck equation of :mod:`fpsolve.problem` (Itô ⇔ :math:`\nabla\cdot\nabla\cdot(Q\rho)`).
 
-Boundaries of built-in shapes: reflecting parts mirror the overshoot back (weak order ½ at the wall);
+Boundaries of built-in shapes are handled in closed form; a mesh domain (or any :class:`MeshWalls`)
+by walking each step through its boundary facets (:mod:`fpsolve.mc_geometry`). Reflecting parts mirror the overshoot back (weak order ½ at the wall);
 absorbing parts kill a path when it is outside after a step *or*, with ``bridge=True``, with the
 Brownian-bridge probability :math:`\exp(-2 d_k d_{k+1}/(\sigma_n^2\Delta t))` that it crossed and came
 back during the step (:math:`d` distances to the boundary, :math:`\sigma_n^2 = 2\varepsilon^2 n^TQn`;
@@ -29,8 +30,9 @@ import numpy.typing as npt
 
 from mpi4py import MPI
 
-from fpsolve.domain import Cuboid, Sphere
+from fpsolve.domain import Cuboid, MeshFile, Sphere
 from fpsolve.errors import ProblemError
+from fpsolve.mc_geometry import MeshWalls
 from fpsolve.problem import FokkerPlanckProblem
 
 Array = npt.NDArray[np.float64]
@@ -74,25 +76,35 @@ def sqrt_psd(q: Array) -> Array:
 
 
 class EulerMaruyama:
-    """Vectorised Euler–Maruyama integrator of a problem's SDE on its built-in domain.
+    """Vectorised Euler–Maruyama integrator of a problem's SDE on its domain.
 
     Parameters
     ----------
     problem
-        The problem (domain must be a :class:`~fpsolve.domain.Cuboid` or :class:`~fpsolve.domain.Sphere`).
+        The problem. Built-in domains (:class:`~fpsolve.domain.Cuboid`, :class:`~fpsolve.domain.Sphere`)
+        use closed-form walls; a :class:`~fpsolve.domain.MeshFile` is read on every rank (``COMM_SELF``)
+        and its boundary facets become :class:`~fpsolve.mc_geometry.MeshWalls`.
     dt
         Time step.
     bridge
         Brownian-bridge crossing test at absorbing parts.
+    walls
+        Facet walls to use instead of the domain's own boundary (e.g. from an already distributed
+        mesh: :meth:`MeshWalls.from_mesh`).
     """
 
-    def __init__(self, problem: FokkerPlanckProblem, dt: float, bridge: bool = True) -> None:
-        if not isinstance(problem.domain, Cuboid | Sphere):
-            msg = "Monte Carlo supports interval/rectangle/box and disk/ball domains (not mesh files yet)"
-            raise ProblemError(msg)
+    def __init__(
+        self, problem: FokkerPlanckProblem, dt: float, bridge: bool = True, walls: MeshWalls | None = None
+    ) -> None:
+        if walls is None and isinstance(problem.domain, MeshFile):
+            from fpsolve.mesh import build_mesh
+
+            walls = MeshWalls.from_mesh(build_mesh(problem.domain, MPI.COMM_SELF), problem.absorbing)
+        if walls is None and not isinstance(problem.domain, Cuboid | Sphere):
+            raise ProblemError(f"Monte Carlo cannot handle a {type(problem.domain).__name__} domain")
         if not dt > 0:
             raise ProblemError(f"Monte Carlo time step must be positive, got {dt}")
-        self.problem, self.dt, self.bridge = problem, float(dt), bridge
+        self.problem, self.dt, self.bridge, self.walls = problem, float(dt), bridge, walls
         self.d = problem.dim
         self._drift = problem.numpy("drift")
         self._Q = problem.numpy("Q")
@@ -139,6 +151,8 @@ class EulerMaruyama:
     def _boundary(
         self, old: Array, new: Array, root: Array, rng: np.random.Generator
     ) -> npt.NDArray[np.bool_]:
+        if self.walls is not None:
+            return self._walls(old, new, root, rng)
         dom = self.problem.domain
         absorbing = set(self.problem.absorbing)
         killed = np.zeros(len(new), dtype=bool)
@@ -171,6 +185,30 @@ class EulerMaruyama:
                     out = dist_new < 0
                     new[out, axis] = 2 * bound - new[out, axis]
         return killed
+
+    def _walls(self, old: Array, new: Array, root: Array, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+        r"""Facet walls: reflect/absorb along the step, then the bridge test against the nearest absorbing facet.
+
+        The bridge probability is only evaluated where it can exceed :math:`e^{-70}`: with clearance
+        :math:`c` of the start cell, step length :math:`\ell` and :math:`\sigma_n^2\Delta t \le
+        2\varepsilon^2\Delta t\,\mathrm{tr}\,Q`, elsewhere :math:`2c(c-\ell) > 70\,\sigma_n^2\Delta t`.
+        """
+        walls = self.walls
+        cell = walls.cell_of(old)
+        killed = walls.move(old, new)
+        if not self.bridge or not walls.absorbing.any():
+            return killed
+        var_max = self.scale**2 * np.sum(root**2, axis=(-2, -1))
+        c = walls.clearance_absorbing[cell]
+        gap = c - np.linalg.norm(new - old, axis=1)
+        near = np.flatnonzero(~((gap > 0) & (2 * c * gap > 70 * var_max)) & ~killed)
+        d_old = np.full(len(old), np.inf)
+        d_new = np.full(len(old), np.inf)
+        n = np.zeros_like(old)
+        d_old[near], facet = walls.nearest_absorbing(old[near])
+        d_new[near] = walls.nearest_absorbing(new[near])[0]
+        n[near] = walls.normals[facet]
+        return killed | self._crossed(d_old, d_new, n, root, rng)
 
     def _crossed(
         self, d_old: Array, d_new: Array, n: Array, root: Array, rng: np.random.Generator
