@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 MAX_REFLECTIONS = 16
-GRID_CELLS = {1: 4096, 2: 160, 3: 40}  # clearance grid cells per axis
+GRID_CELLS = {1: 4096, 2: 160, 3: 24}  # clearance grid cells per axis
 
 
 def facet_normals(vertices: Array, inside: Array) -> Array:
