@@ -231,7 +231,9 @@ class MeshWalls:
             k = min(2 * k, len(ids))
         return dist, best
 
-    def first_crossing(self, p: Array, q: Array, exclude: npt.NDArray[np.intp]) -> tuple[Array, npt.NDArray[np.intp]]:
+    def first_crossing(
+        self, p: Array, q: Array, exclude: npt.NDArray[np.intp]
+    ) -> tuple[Array, npt.NDArray[np.intp]]:
         """First facet crossed outward by each segment p → q (−1 if none) and the fraction s ∈ [0, 1] there.
 
         ``exclude`` (per segment, −1 for none) is the facet the segment starts on after a reflection.

@@ -33,7 +33,8 @@ def test_square_walls_have_outward_normals() -> None:
 def test_corner_step_is_reflected_twice() -> None:
     walls = _square()
     old = np.array([[0.9, 0.8], [0.5, 0.5]])
-    new = np.array([[1.3, 1.1], [0.6, 0.55]])  # leaves through x = 1 at y = 1.025 > 1: first y = 1, then x = 1
+    # the first step meets x = 1 at (1, 0.875), then its mirror image meets y = 1 at (0.83, 1)
+    new = np.array([[1.3, 1.1], [0.6, 0.55]])
     killed = walls.move(old, new)
     assert not killed.any()
     np.testing.assert_allclose(new, [[0.7, 0.9], [0.6, 0.55]], atol=1e-14)
