@@ -126,6 +126,7 @@ class MeshWalls:
         self.n_grid = GRID_CELLS[d]
         self.lo = lo
         self.cell = np.maximum(hi - lo, self.tol) / self.n_grid
+        self._strides = self.n_grid ** np.arange(d - 1, -1, -1, dtype=np.intp)  # C order
         axes = [lo[i] + (np.arange(self.n_grid) + 0.5) * self.cell[i] for i in range(d)]
         centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
         half_diagonal = 0.5 * float(np.linalg.norm(self.cell))
@@ -162,14 +163,16 @@ class MeshWalls:
         self._counts = counts
         self._flat = table[table >= 0]  # row-major: each cell's candidates contiguous
 
-    def nearest_absorbing(self, x: Array) -> tuple[Array, npt.NDArray[np.intp]]:
+    def nearest_absorbing(
+        self, x: Array, cells: npt.NDArray[np.intp] | None = None
+    ) -> tuple[Array, npt.NDArray[np.intp]]:
         """Distance from each point inside the grid to the nearest absorbing facet, and its index (exact).
 
-        Only the (point, candidate) pairs of the point's cell are evaluated.
+        Only the (point, candidate) pairs of the point's grid cell (``cells``, if known) are evaluated.
         """
         if not len(x):
             return np.zeros(0), np.zeros(0, dtype=np.intp)
-        cells = self.cell_of(x)
+        cells = self.cell_of(x) if cells is None else cells
         counts = self._counts[cells]
         owner = np.repeat(np.arange(len(x)), counts)
         first = np.cumsum(counts) - counts
@@ -184,8 +187,9 @@ class MeshWalls:
 
     def cell_of(self, x: Array) -> npt.NDArray[np.intp]:
         """Flat index of the clearance-grid cell holding each point (clipped to the grid)."""
-        ijk = np.clip(((x - self.lo) / self.cell).astype(np.intp), 0, self.n_grid - 1)
-        return np.ravel_multi_index(tuple(ijk.T), (self.n_grid,) * self.d)
+        ijk = ((x - self.lo) / self.cell).astype(np.intp)
+        np.clip(ijk, 0, self.n_grid - 1, out=ijk)
+        return ijk @ self._strides
 
     def distances(self, x: Array, facets: npt.NDArray[np.intp]) -> Array:
         """Euclidean distances from points ``x`` (m, d) to facets ``facets`` (m, k) or (m,) (exact, d ≤ 3)."""
@@ -279,15 +283,17 @@ class MeshWalls:
         within = np.all(t >= -tol, axis=-1) & (t.sum(-1) <= 1 + tol)
         return np.where(out & within, s, np.inf)
 
-    def move(self, old: Array, new: Array) -> Mask:
+    def move(self, old: Array, new: Array, cells: npt.NDArray[np.intp] | None = None) -> Mask:
         """Walk each step old → new through the walls: reflect ``new`` in place; return the absorbed mask.
 
-        Only steps longer than the clearance of their starting cell are tested. A path still
+        Only steps longer than the clearance of their starting cell (``cells``: the grid cells of
+        ``old`` if known) are tested. A path still
         reflecting after ``MAX_REFLECTIONS`` is left at its last wall point.
         """
         killed = np.zeros(len(old), dtype=bool)
-        length = np.linalg.norm(new - old, axis=1)
-        ids = np.flatnonzero(length >= self.clearance[self.cell_of(old)])
+        step = new - old
+        clearance = self.clearance[self.cell_of(old) if cells is None else cells]
+        ids = np.flatnonzero(np.einsum("ni,ni->n", step, step) >= clearance**2)
         p, q = old[ids], new[ids]
         exclude = np.full(len(ids), -1, dtype=np.intp)
         for _ in range(MAX_REFLECTIONS):

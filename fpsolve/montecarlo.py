@@ -231,17 +231,18 @@ class EulerMaruyama:
         """
         walls = self.walls
         cell = walls.cell_of(old)
-        killed = walls.move(old, new)
+        killed = walls.move(old, new, cell)
         if not self.bridge or not walls.absorbing.any():
             return killed
         var_max = self.scale**2 * np.sum(root**2, axis=(-2, -1))
         c = walls.clearance_absorbing[cell]
-        gap = c - np.linalg.norm(new - old, axis=1)
+        step = new - old
+        gap = c - np.sqrt(np.einsum("ni,ni->n", step, step))
         near = np.flatnonzero(~((gap > 0) & (2 * c * gap > 70 * var_max)) & ~killed)
         d_old = np.full(len(old), np.inf)
         d_new = np.full(len(old), np.inf)
         n = np.zeros_like(old)
-        d_old[near], facet = walls.nearest_absorbing(old[near])
+        d_old[near], facet = walls.nearest_absorbing(old[near], cell[near])
         d_new[near] = walls.nearest_absorbing(new[near])[0]
         n[near] = walls.normals[facet]
         return killed | self._crossed(d_old, d_new, n, root, rng)
