@@ -78,12 +78,17 @@ def test_gathered_facets_do_not_depend_on_the_partition() -> None:
     assert 0 < serial.absorbing.sum() < len(serial.absorbing)
 
 
-def test_box_walls_keep_3d_paths_inside() -> None:
-    walls = MeshWalls.from_mesh(build_mesh(Cuboid((0.0,) * 3, (1.0,) * 3, (3, 3, 3)), MPI.COMM_SELF), ())
+def test_box_walls_in_3d_reflect_absorb_and_measure_distances() -> None:
+    box = build_mesh(Cuboid((0.0,) * 3, (1.0,) * 3, (3, 3, 3)), MPI.COMM_SELF)
+    walls = MeshWalls.from_mesh(box, ("xmin", "zmax"))
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, (2000, 3))
+    dist, _ = walls.nearest_absorbing(x)  # triangles: plane or edge distances
+    np.testing.assert_allclose(dist, np.minimum(x[:, 0], 1 - x[:, 2]), atol=1e-12)
+    alive = np.ones(len(x), dtype=bool)
     for _ in range(50):
         new = x + 0.15 * rng.standard_normal(x.shape)
-        assert not walls.move(x, new).any()
+        alive &= ~walls.move(x, new)
         x = new
-        assert x.min() >= -1e-12 and x.max() <= 1 + 1e-12
+        assert x[alive].min() >= -1e-12 and x[alive].max() <= 1 + 1e-12
+    assert 0 < alive.sum() < len(x)
