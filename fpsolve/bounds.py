@@ -135,8 +135,10 @@ def best_direction(
     comm: MPI.Comm | None = None,
     candidates: int = 36,
 ) -> UpperBoundConstants:
-    """The direction (of ``candidates`` half-circle angles in 2-D, the axes otherwise) whose bound is
-    smallest at ``probe`` (shape ``(m, d)``, e.g. the start points); directions with Λ = 0 lose."""
+    """The direction whose bound is smallest at ``probe`` (shape ``(m, d)``, e.g. the start points).
+
+    Candidates: ``candidates`` angles over a half circle in 2-D, the axes otherwise; Λ = 0 loses.
+    """
     d = problem.dim
     if d == 2:
         angles = np.pi * np.arange(candidates) / candidates

@@ -63,7 +63,7 @@ class ExitTimeAnalysis:
 
 @dataclass(frozen=True)
 class MassConcentrationAnalysis:
-    r"""Mass in the shrinking ball :math:`B_{r(t)}(x^*)`, :math:`r(t) = R_0 e^{-\lambda(t-t_0)/2}` (THEORY §1.4).
+    r"""Mass in the shrinking ball :math:`B_{r(t)}(x^*)`, :math:`r(t) = R_0 e^{-\lambda(t-t_0)/2}` (§1.4).
 
     The transient problem is solved from the initial density to ``t_end`` with step ``dt``;
     :math:`m(t) = \int_{B_{r(t)}}\rho(t)` is recorded at ``n_times`` equally spaced times in

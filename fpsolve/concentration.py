@@ -111,7 +111,7 @@ def _initial(case: Case, disc: Discretisation) -> Any:
 def fe_ball_masses(
     case: Case, disc: Discretisation, a: MassConcentrationAnalysis, on_time: Any = None
 ) -> tuple[np.ndarray, np.ndarray, Any, TransientSolver, tuple[np.ndarray, np.ndarray]]:
-    """FE m(t) at ``a.times()``; ``on_time(t, rho)`` is called at each; returns (t, m, ρ, solver, (m0, Σ0))."""
+    """FE m(t) at ``a.times()``, calling ``on_time(t, rho)`` at each: (t, m, ρ, solver, (m0, Σ0))."""
     rho = _initial(case, disc)
     centre = np.asarray(a.center)
     initial_moments = moments(rho, disc.msh, case.problem.dim)
@@ -276,6 +276,11 @@ def run_mass_concentration(
         summary.setdefault("figures", []).append(str(path))
 
 
+def _indicator(c: np.ndarray, r: float) -> Any:
+    """``f(x) = 1{|x − c| ≤ r}`` for particles ``x`` of shape ``(n, d)``."""
+    return lambda x: (np.einsum("ni,ni->n", x - c, x - c) <= r**2).astype(float)
+
+
 def validate_mass_concentration(
     case: Case, disc: Discretisation, a: MassConcentrationAnalysis, truth: FokkerPlanckProblem, settings: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -284,9 +289,7 @@ def validate_mass_concentration(
 
     t, m, _, _, _ = fe_ball_masses(case, disc, a)
     c = np.asarray(a.center)
-    funcs = [
-        (lambda x, r=a.radius(s): (np.einsum("ni,ni->n", x - c, x - c) <= r**2).astype(float)) for s in t
-    ]
+    funcs = [_indicator(c, a.radius(s)) for s in t]
     dt = settings.dt or a.dt
     sample = initial_sampler(truth)
     args = (sample, settings.particles, list(t))

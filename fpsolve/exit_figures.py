@@ -1,4 +1,4 @@
-"""Figures (rank 0, matplotlib) of the exit-time and mass-concentration analyses, their validation and sweeps."""
+"""Figures (rank 0, matplotlib) of the exit-time and mass-concentration analyses, validation, sweeps."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def concentration_validation_figure(target: Path, series: dict, title: str, sigm
 
 
 def sweep_figures(out: Path, fits: dict[str, Any], title: str) -> list[Path]:
-    """log E τ vs 1/ε² (exit-time sweeps) and breakdown time vs log(1/ε) (mass-concentration sweeps)."""
+    """Log E τ vs 1/ε² (exit-time sweeps) and breakdown time vs log(1/ε) (mass-concentration sweeps)."""
     plt = _plt()
     made = []
     if "exit_time" in fits:

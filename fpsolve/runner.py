@@ -20,7 +20,8 @@ import ufl
 from mpi4py import MPI
 
 import fpsolve
-from fpsolve.case import Case, ExitTimeAnalysis, MassConcentrationAnalysis, StationaryAnalysis, TransientAnalysis
+from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
+from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
 from fpsolve.diagnostics import error_L2, moments
 from fpsolve.exact import (
     linear_drift,

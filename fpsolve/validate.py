@@ -33,7 +33,8 @@ import ufl
 from mpi4py import MPI
 
 import fpsolve
-from fpsolve.case import Case, ExitTimeAnalysis, MassConcentrationAnalysis, StationaryAnalysis, TransientAnalysis
+from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
+from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
 from fpsolve.diagnostics import integral, moments
 from fpsolve.errors import ProblemError
 from fpsolve.io import prepare_output_dir, write_json
