@@ -159,8 +159,8 @@ def sweep_figures(out: Path, fits: dict[str, Any], title: str) -> list[Path]:
         for k, p in enumerate(f["start_points"]):
             y = np.asarray(f["log_T"])[:, k]
             ax.plot(x, y, "o-", label=f"FE log T{tuple(p)}: slope {f['slopes'][k]:.3f}")
-        lb = np.asarray(f["log_lower_bound"])
-        ax.plot(x, lb, "b--", label="log lower bound at the first point")
+        ax.plot(x, f["log_lower_bound"], "b--", label="log lower bound at the first point")
+        ax.plot(x, f["log_upper_bound"], "r--", label="log upper bound at the first point")
         if f.get("barrier") is not None:
             ax.plot(
                 x,
