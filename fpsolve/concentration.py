@@ -292,7 +292,11 @@ def _indicator(c: np.ndarray, r: float) -> Any:
 def validate_mass_concentration(
     case: Case, disc: Discretisation, a: MassConcentrationAnalysis, truth: FokkerPlanckProblem, settings: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """FE m(t) vs the Monte Carlo fraction of paths in the ball, with Δt and Δt/2."""
+    """FE m(t) vs the Monte Carlo fraction of paths in the ball, with Δt and Δt/2.
+
+    The standard error of a fraction is floored at 1/n: with all paths inside (or outside) the sample
+    variance is 0, while the resolution of n paths is 1/n.
+    """
     from fpsolve.validate import initial_sampler, mc_check
 
     t, m, _, _, _ = fe_ball_masses(case, disc, a)
@@ -306,12 +310,14 @@ def validate_mass_concentration(
     rows, mc, se = [], [], []
     for i, s in enumerate(t):
         f, g = fine[i], coarse[i]
+        # a fraction of 0 or 1 has no sample variance: floor the standard error at 1/n (zero-count floor)
+        f_se = max(float(f.f_se[i]), 1.0 / settings.particles)
         rows.append(
             mc_check(
                 f"mass concentration t={s:.4g}: m(t)",
                 m[i],
                 f.f_mean[i],
-                f.f_se[i],
+                f_se,
                 g.f_mean[i],
                 settings.particles,
                 dt / 2,
@@ -319,7 +325,7 @@ def validate_mass_concentration(
             )
         )
         mc.append(float(f.f_mean[i]))
-        se.append(float(f.f_se[i]))
+        se.append(f_se)
     series = {
         "analysis": "mass_concentration",
         "t": t.tolist(),
