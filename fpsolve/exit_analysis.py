@@ -187,9 +187,9 @@ def _profiles(T: Any, lower: Any, upper: Any, a: ExitTimeAnalysis, direction: tu
     return {
         "s": s,
         "direction": direction,
-        "T": point_values(T, pts),
-        "lower": point_values(lower, pts),
-        "upper": point_values(upper, pts),
+        "T": point_values(T, pts, np.nan),  # the polygonal mesh may miss the chord's ends
+        "lower": point_values(lower, pts, np.nan),
+        "upper": point_values(upper, pts, np.nan),
     }
 
 

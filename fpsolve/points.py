@@ -16,8 +16,12 @@ from fpsolve.errors import FpsolveError
 Array = npt.NDArray[np.float64]
 
 
-def point_values(u: dolfinx.fem.Function, points: Sequence[Sequence[float]]) -> Array:
-    """``u`` at each point (the same array on every rank); a point outside the mesh is an error.
+def point_values(
+    u: dolfinx.fem.Function, points: Sequence[Sequence[float]], outside: float | None = None
+) -> Array:
+    """``u`` at each point (the same array on every rank).
+
+    A point outside the mesh is an error, or gets the value ``outside`` when one is given.
 
     Each rank evaluates the points that fall in its cells; a point on a partition boundary is found by
     several ranks and the values (equal up to round-off, u is continuous) are averaged.
@@ -37,9 +41,10 @@ def point_values(u: dolfinx.fem.Function, points: Sequence[Sequence[float]]) -> 
             count[i] = 1
     total = msh.comm.allreduce(total, op=MPI.SUM)
     count = msh.comm.allreduce(count, op=MPI.SUM)
-    if (count == 0).any():
-        raise FpsolveError(f"point {np.asarray(points)[count == 0][0].tolist()} is outside the mesh")
-    return total / count
+    missing = count == 0
+    if missing.any() and outside is None:
+        raise FpsolveError(f"point {np.asarray(points)[missing][0].tolist()} is outside the mesh")
+    return np.where(missing, outside if outside is not None else 0.0, total / np.maximum(count, 1))
 
 
 def gather_nodal(functions: Sequence[dolfinx.fem.Function]) -> tuple[Array, list[Array]] | None:
