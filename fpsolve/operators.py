@@ -13,7 +13,10 @@ exactly :math:`A^T` — forward and backward problems are discretely adjoint.
 
 Schemes (``scheme=``): ``"galerkin"`` uses :math:`A` (any degree; not positivity preserving),
 ``"upwind"`` uses the M-matrix :math:`A_L` of :mod:`fpsolve.afc` (first order, positive),
-``"afc"`` (default, P1) uses :math:`A_L` plus limited antidiffusion (positive, ≈ second order).
+``"afc"`` (default, P1) uses :math:`A_L` plus limited antidiffusion (positive, ≈ second order),
+``"eafe"`` (P1) uses the exponentially fitted matrix of :mod:`fpsolve.eafe` (after discrete upwinding of
+any positive off-diagonal left by anisotropic K): an M-matrix, first order, accurate for small ε where
+the solution varies like :math:`e^{\pm L/\varepsilon^2}` (exit times, Gibbs states).
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fpsolve.afc import EdgeGraph, artificial_diffusion, low_order_entries
+from fpsolve.eafe import eafe_matrix
 from fpsolve.errors import ProblemError
 from fpsolve.mesh import TaggedMesh
 from fpsolve.problem import FokkerPlanckProblem
 from fpsolve.symbolic import to_ufl
 
-SCHEMES = ("afc", "galerkin", "upwind")
+SCHEMES = ("afc", "eafe", "galerkin", "upwind")
 
 
 def forward_form(K: Any, beta: Any, rho: Any, v: Any, dx: ufl.Measure) -> ufl.Form:
@@ -62,9 +66,9 @@ class Discretisation:
     mesh
         Tagged mesh of the problem's domain.
     degree
-        Lagrange degree (``"afc"`` and ``"upwind"`` need 1).
+        Lagrange degree (``"afc"``, ``"eafe"`` and ``"upwind"`` need 1).
     scheme
-        ``"afc"``, ``"galerkin"`` or ``"upwind"`` (see module docstring).
+        ``"afc"``, ``"eafe"``, ``"galerkin"`` or ``"upwind"`` (see module docstring).
     quadrature_degree
         Quadrature degree for the coefficient integrals (default ``2·degree + 2``).
     check_psd
@@ -118,6 +122,14 @@ class Discretisation:
             self.A_L = self.graph.matrix(
                 self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d)
             )
+        elif scheme == "eafe":
+            S = _assemble(ufl.inner(self.K * ufl.grad(rho), ufl.grad(v)) * self.dx)
+            fitted = eafe_matrix(problem, self.V, S)
+            self.graph = EdgeGraph(fitted)
+            self.d = artificial_diffusion(self.graph, fitted)
+            self.A_L = self.graph.matrix(fitted, low_order_entries(self.graph, self.graph.entries(fitted), self.d))
+            for mat in (S, fitted):
+                mat.destroy()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -148,11 +160,11 @@ class Discretisation:
 
     @property
     def positive(self) -> bool:
-        """Whether the scheme preserves positivity (``afc``, ``upwind``)."""
+        """Whether the scheme preserves positivity (``afc``, ``eafe``, ``upwind``)."""
         return self.scheme != "galerkin"
 
     def operator(self) -> PETSc.Mat:
-        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind)."""
+        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE)."""
         return self.A if self.A_L is None else self.A_L
 
     def blended_operator(self, omega: float) -> PETSc.Mat:
