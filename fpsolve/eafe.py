@@ -2,7 +2,8 @@ r"""Exponentially fitted (EAFE / Scharfetter–Gummel) P1 matrix of the forward 
 
 Edge form of the P1 stiffness on a simplex T: with :math:`\omega_E = -|T|\,\nabla\phi_i\cdot\nabla\phi_j`
 for the edge :math:`E = (i, j)`, :math:`t_E = x_j - x_i`, any linear u, v satisfy
-:math:`\int_T \nabla u\cdot\nabla v = \sum_E \omega_E\,\delta_E u\,\delta_E v` (:math:`\delta_E u = u_i - u_j`).
+:math:`\int_T \nabla u\cdot\nabla v = \sum_E \omega_E\,\delta_E u\,\delta_E v`
+(:math:`\delta_E u = u_i - u_j`).
 Along each edge the flux :math:`\alpha\rho' - s\rho/|t_E|` with edge diffusion
 :math:`\alpha_E = \hat t_E^T K \hat t_E` and edge drift :math:`s_E = \beta\cdot t_E` (both at the edge
 midpoint) is integrated exactly (Scharfetter–Gummel; Xu & Zikatanov 1999, NUMERICS.md §2.3):
@@ -56,7 +57,9 @@ def fitted_drift(s: Array, alpha: Array) -> Array:
     return np.where((alpha > 0) & np.isfinite(out), out, limit)
 
 
-def eafe_drift_matrix(problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace, template: PETSc.Mat) -> PETSc.Mat:
+def eafe_drift_matrix(
+    problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace, template: PETSc.Mat
+) -> PETSc.Mat:
     r"""The drift part ``C`` (module docstring) as a new matrix with ``template``'s layout and pattern."""
     msh = V.mesh
     dim = problem.dim
@@ -98,7 +101,7 @@ def eafe_drift_matrix(problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace
 
 
 def eafe_matrix(problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace, S: PETSc.Mat) -> PETSc.Mat:
-    r"""New matrix :math:`A = S + C`: Galerkin diffusion ``S`` plus the fitted drift part (module docstring)."""
+    r"""New matrix :math:`A = S + C`: Galerkin diffusion ``S`` plus the fitted drift part ``C``."""
     C = eafe_drift_matrix(problem, V, S)
     A = S.copy()
     A.axpy(1.0, C, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)

@@ -127,7 +127,8 @@ class Discretisation:
             fitted = eafe_matrix(problem, self.V, S)
             self.graph = EdgeGraph(fitted)
             self.d = artificial_diffusion(self.graph, fitted)
-            self.A_L = self.graph.matrix(fitted, low_order_entries(self.graph, self.graph.entries(fitted), self.d))
+            entries = low_order_entries(self.graph, self.graph.entries(fitted), self.d)
+            self.A_L = self.graph.matrix(fitted, entries)
             for mat in (S, fitted):
                 mat.destroy()
 
