@@ -35,7 +35,8 @@ def _classes(p: FokkerPlanckProblem) -> dict[str, dict[str, float]]:
 @pytest.mark.parametrize(("delta", "expected"), [(1.0, "reached"), (3.0, "not_reached"), (2.0, "neutral")])
 def test_squared_bessel_boundary(delta: float, expected: str) -> None:
     (x,) = coordinates(1)
-    p = FokkerPlanckProblem(1, sp.Matrix([[2 * x]]), 1.0, Cuboid((0.0,), (1.0,), (8,)), drift=sp.Matrix([delta]))
+    box = Cuboid((0.0,), (1.0,), (8,))
+    p = FokkerPlanckProblem(1, sp.Matrix([[2 * x]]), 1.0, box, drift=sp.Matrix([delta]))
     classes = _classes(p)
     assert classes["xmin"][expected] == 1.0, classes
     assert classes["xmax"]["noncharacteristic"] == 1.0, classes
