@@ -181,8 +181,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     )
     disc = _table(data, "discretisation") if "discretisation" in data else {}
     scheme = _string(disc.get("scheme", "afc"), "discretisation.scheme")
-    if scheme not in ("afc", "galerkin", "upwind"):
-        raise CaseError(f"discretisation.scheme must be 'afc', 'galerkin' or 'upwind', got {scheme!r}")
+    if scheme not in ("afc", "eafe", "galerkin", "upwind"):
+        msg = f"discretisation.scheme must be 'afc', 'eafe', 'galerkin' or 'upwind', got {scheme!r}"
+        raise CaseError(msg)
     degree = _int(disc.get("degree", 1), "discretisation.degree", 1, 3)
     analyses = _analyses(data.get("analysis"), problem)
     solver = _table(data, "solver") if "solver" in data else {}

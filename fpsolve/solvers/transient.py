@@ -6,7 +6,7 @@ Two integrators:
     Backward Euler with fixed step ``dt`` in the discretisation's scheme:
 
     * ``galerkin``: :math:`(M + \Delta t A)\rho^{n+1} = M\rho^n`;
-    * ``upwind``: :math:`(M_L + \Delta t A_L)\rho^{n+1} = M_L\rho^n` — an M-matrix, so
+    * ``upwind`` / ``eafe``: :math:`(M_L + \Delta t A_L)\rho^{n+1} = M_L\rho^n` — an M-matrix, so
       :math:`\rho^{n+1} \ge 0` unconditionally;
     * ``afc``: linearised FEM-FCT (Kuzmin): the upwind step gives :math:`\rho^L`, the Galerkin step
       :math:`\rho^H`; the antidiffusive fluxes
@@ -155,7 +155,7 @@ class TransientSolver:
         u = rho.x.petsc_vec
         lo = u.getOwnershipRange()[0]
         rows = disc.bc_rows - lo
-        if disc.scheme in ("upwind", "afc"):
+        if disc.scheme in ("upwind", "eafe", "afc"):
             rhs = u.duplicate()
             rhs.array[:] = self._m * u.array
             rhs.array[rows] = 0.0
@@ -167,7 +167,7 @@ class TransientSolver:
             rhs_h.array[rows] = 0.0
             u_high = u.duplicate()
             solve(self._system("high", dt), rhs_h, u_high, "Galerkin step")
-        if disc.scheme == "upwind":
+        if disc.scheme in ("upwind", "eafe"):
             u_low.copy(u)
         elif disc.scheme == "galerkin":
             u_high.copy(u)
