@@ -103,7 +103,9 @@ def concentration_figure(
     for ax, (t, coords, rho) in zip(axes[:n], snapshots, strict=True):
         r = record["R0"] * np.exp(-record["lambda"] * max(t - record["t0"], 0.0) / 2)
         if coords.shape[1] == 2:
-            ax.tricontourf(coords[:, 0], coords[:, 1], rho, levels=30, cmap="viridis")
+            top = max(float(rho.max()), 1e-300)  # levels from 0: round-off below 0 would leave holes
+            levels = np.linspace(0.0, top, 31)
+            ax.tricontourf(coords[:, 0], coords[:, 1], np.clip(rho, 0.0, top), levels=levels, cmap="viridis")
             th = np.linspace(0, 2 * np.pi, 200)
             ax.plot(centre[0] + r * np.cos(th), centre[1] + r * np.sin(th), "w-", lw=1.5)
             ax.set_aspect("equal")
@@ -117,6 +119,7 @@ def concentration_figure(
     ax.plot(t, record["beta_fe"], "k-", label="β(t) FE")
     if record.get("beta_exact") is not None:
         ax.plot(t, record["beta_exact"], "r--", label="β(t) exact (OU)")
+    ax.plot(t, record["beta_chebyshev_bound"], "b:", label="Chebyshev bound on β (§1.4)")
     ax.axhline(record["threshold"], color="grey", ls=":", label="threshold")
     ax.set_xlabel("t")
     ax.set_ylabel("β(t) = m(t0) − m(t)")
@@ -186,13 +189,24 @@ def sweep_figures(out: Path, fits: dict[str, Any], title: str) -> list[Path]:
         axes[0].legend(fontsize=8)
         x = np.asarray(f["log_inverse_eps"])
         axes[1].plot(x, f["breakdown_fe"], "ko", label=f"FE: slope {f['slope_fe']:.3f}")
+        if f.get("slope_chebyshev") is not None:
+            axes[1].plot(
+                x,
+                [np.nan if v is None else v for v in f["breakdown_chebyshev"]],
+                "b^",
+                mfc="none",
+                label=f"Chebyshev guarantee: slope {f['slope_chebyshev']:.3f}",
+            )
         if f.get("slope_exact") is not None:
             axes[1].plot(
                 x, f["breakdown_exact"], "r+", ms=10, label=f"exact OU: slope {f['slope_exact']:.3f}"
             )
+        y_fe = np.array([np.nan if v is None else v for v in f["breakdown_fe"]], dtype=float)
+        ok = np.isfinite(y_fe)
+        through = np.mean(y_fe[ok]) - f["predicted_slope"] * np.mean(x[ok])  # through the FE centroid
         axes[1].plot(
             x,
-            f["intercept_fe"] + f["predicted_slope"] * x,
+            through + f["predicted_slope"] * x,
             "b--",
             label=f"slope 2/λ = {f['predicted_slope']:.3f} (α = 1)",
         )
