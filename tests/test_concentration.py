@@ -53,9 +53,11 @@ def test_fe_mass_in_the_shrinking_ball_matches_the_exact_ou_law(tmp_out: Path) -
     assert all(c["passed"] for c in summary["checks"]), summary["checks"]
     obs = summary["observables"]["mass_concentration"]
     err = np.abs(np.subtract(obs["m_fe"], obs["m_exact"])).max()
-    # measured 5.5e-4 (h = 0.05, dt = 0.02: backward Euler + FCT, indicator at degree-12 quadrature);
+    # measured 8.2e-4 (h = 0.05, dt = 0.02: backward Euler + FCT, indicator at degree-12 quadrature);
     # 2e-3 leaves room for partition-dependent round-off of the limiter without hiding an O(h) error
     assert err < 2e-3, err
     # the ball of radius e^{-t/2} becomes as small as the ε-wide law near t ≈ 2 log(1/(1.7 ε)) ≈ 2.2
-    assert obs["breakdown_exact"] == pytest.approx(obs["breakdown_fe"], abs=0.02)  # measured 2.2e-3
+    assert obs["breakdown_exact"] == pytest.approx(obs["breakdown_fe"], abs=0.02)  # measured 3.2e-3
     assert 1.5 < obs["breakdown_exact"] < 3.0
+    # concentration is guaranteed by the Chebyshev bound up to 0.50, before the actual breakdown
+    assert obs["breakdown_chebyshev"] < obs["breakdown_fe"]

@@ -60,6 +60,6 @@ def test_mass_concentration_validation_passes(tmp_out: Path) -> None:
     assert result["passed"], [c for c in result["checks"] if not c["passed"]]
     assert len(result["checks"]) == 6
     (series,) = result["series"]
-    # the ball empties as it shrinks to the ε-wide law: the deficit passes 0.1 near t ≈ 2.01 (exact OU)
+    # the ball empties as it shrinks to the ε-wide law: the deficit passes 0.1 near t ≈ 2.09 (exact OU)
     assert series["fe_m"][0] > 0.999 and series["fe_m"][-1] < 0.85
     assert np.all(np.asarray(series["mc_m_se"]) < 0.01)
