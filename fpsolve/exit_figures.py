@@ -157,13 +157,12 @@ def sweep_figures(out: Path, fits: dict[str, Any], title: str) -> list[Path]:
     made = []
     if "exit_time" in fits:
         f = fits["exit_time"]
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
         x = np.asarray(f["inverse_eps2"])
         for k, p in enumerate(f["start_points"]):
             y = np.asarray(f["log_T"])[:, k]
             ax.plot(x, y, "o-", label=f"FE log T{tuple(p)}: slope {f['slopes'][k]:.3f}")
         ax.plot(x, f["log_lower_bound"], "b--", label="log lower bound at the first point")
-        ax.plot(x, f["log_upper_bound"], "r--", label="log upper bound at the first point")
         if f.get("barrier") is not None:
             ax.plot(
                 x,
@@ -174,7 +173,14 @@ def sweep_figures(out: Path, fits: dict[str, Any], title: str) -> list[Path]:
         ax.set_xlabel("1/ε²")
         ax.set_ylabel("log E τ")
         ax.legend(fontsize=8)
-        ax.set_title(f"{title}: exit time vs 1/ε²")
+        ax.set_title("FE exit times and the lower bound")
+        ax2.plot(x, np.asarray(f["log_T"])[:, 0], "ko-", label="FE log T at the first point")
+        ax2.plot(x, f["log_lower_bound"], "b--", label="log lower bound")
+        ax2.plot(x, f["log_upper_bound"], "r--", label="log upper bound (optimised β)")
+        ax2.set_xlabel("1/ε²")
+        ax2.legend(fontsize=8)
+        ax2.set_title("both bounds at the first start point")
+        fig.suptitle(f"{title}: exit time vs 1/ε²")
         made.append(_save(fig, out / "figures" / "sweep_exit_time.png"))
     if "mass_concentration" in fits:
         f = fits["mass_concentration"]
