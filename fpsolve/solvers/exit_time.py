@@ -38,6 +38,7 @@ from fpsolve._petsc import Options
 from fpsolve.diagnostics import integral
 from fpsolve.errors import ProblemError
 from fpsolve.fichera import FicheraPart
+from fpsolve.log import get_logger
 from fpsolve.operators import Discretisation
 from fpsolve.solvers.steady import solve_limited
 from fpsolve.symbolic import to_ufl
@@ -78,6 +79,10 @@ class ExitTimeSolver:
         self.disc, self.options, self.prefix = disc, petsc_options, prefix
         self.rtol, self.max_iterations = rtol, max_iterations
         self.iterations = 0
+        for part in disc.boundary_classes():
+            if part.characteristic and part.name in disc.problem.absorbing:
+                shares = ", ".join(f"{k} {v:.0%}" for k, v in part.fractions.items() if v > 0)
+                get_logger().info("absorbing part %s is characteristic (Fichera): %s", part.name, shares)
 
     # -- the backward solves -------------------------------------------------------------------
 
