@@ -52,13 +52,22 @@ class ExitTimeSolver:
     disc
         Discretisation of a problem with at least one absorbing part (``scheme="eafe"`` recommended).
     petsc_options, prefix, rtol, max_iterations
-        As for :func:`fpsolve.solvers.steady.solve_limited` (the last two matter for ``"afc"`` only).
+        As for :func:`fpsolve.solvers.steady.solve_limited` (the last two matter only for a
+        :attr:`~fpsolve.operators.Discretisation.limited` scheme; ``iterations`` holds the count of the
+        last solve).
+
+    Raises
+    ------
+    ProblemError
+        If the problem has no absorbing part, or none that the process can reach (Fichera).
 
     Examples
     --------
-    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function;
-    ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``, ``solver.committor(["xmax"])`` and
-    ``solver.mean_exit_time(rho0, T)`` give the rest.
+    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V`` (nodal
+    values in ``T.x.array``); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
+    ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float, ``rho0`` a
+    sympy expression of the coordinates) give the rest; ``solver.boundary_classes()`` says which boundary
+    parts are characteristic.
     """
 
     def __init__(
