@@ -14,9 +14,12 @@ exactly :math:`A^T` — forward and backward problems are discretely adjoint.
 Schemes (``scheme=``): ``"galerkin"`` uses :math:`A` (any degree; not positivity preserving),
 ``"upwind"`` uses the M-matrix :math:`A_L` of :mod:`fpsolve.afc` (first order, positive),
 ``"afc"`` (default, P1) uses :math:`A_L` plus limited antidiffusion (positive, ≈ second order),
-``"eafe"`` (P1) uses the exponentially fitted matrix of :mod:`fpsolve.eafe` (after discrete upwinding of
-any positive off-diagonal left by anisotropic K): an M-matrix, first order, accurate for small ε where
-the solution varies like :math:`e^{\pm L/\varepsilon^2}` (exit times, Gibbs states).
+``"eafe"`` (P1) replaces :math:`A` by the exponentially fitted matrix :math:`A_E` of :mod:`fpsolve.eafe`
+(accurate for small ε where the solution varies like :math:`e^{\pm L/\varepsilon^2}`: exit times, Gibbs
+states). Where :math:`A_E` is an M-matrix (Delaunay 2-D mesh, scalar or axis-diagonal K on axis-aligned
+meshes) the scheme is linear; otherwise (obtuse 3-D meshes, cross-correlated K) the positive
+off-diagonals are upwinded, :math:`A_L = A_E - D`, and limited antidiffusion restores :math:`A_E` as in
+``"afc"`` (:attr:`Discretisation.limited`).
 """
 
 from __future__ import annotations
@@ -131,13 +134,20 @@ class Discretisation:
             )
         elif scheme == "eafe":
             S = _assemble(ufl.inner(self.K * ufl.grad(rho), ufl.grad(v)) * self.dx)
-            fitted = eafe_matrix(problem, self.V, S)
-            self.graph = EdgeGraph(fitted)
-            self.d = artificial_diffusion(self.graph, fitted)
-            entries = low_order_entries(self.graph, self.graph.entries(fitted), self.d)
-            self.A_L = self.graph.matrix(fitted, entries)
-            for mat in (S, fitted):
-                mat.destroy()
+            self.A.destroy()
+            self.A = eafe_matrix(problem, self.V, S)
+            S.destroy()
+            self.graph = EdgeGraph(self.A)
+            self.d = artificial_diffusion(self.graph, self.A)
+            # cotangent weights of right angles are 0 up to round-off: not positive off-diagonals
+            self.d[self.d <= 1e-12 * self.A.norm(PETSc.NormType.INFINITY)] = 0.0
+            self.A_L = self.graph.matrix(
+                self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d)
+            )
+        #: whether solutions need the nonlinear AFC limiter (``"afc"``, or ``"eafe"`` that is no M-matrix)
+        self.limited: bool = scheme == "afc" or (
+            scheme == "eafe" and bool(self.comm.allreduce(bool(np.any(self.d > 0)), op=MPI.LOR))
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -183,7 +193,11 @@ class Discretisation:
         return classify_boundary(self.problem, self.tagged)
 
     def operator(self) -> PETSc.Mat:
-        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE)."""
+        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE).
+
+        For ``"afc"`` and a :attr:`limited` ``"eafe"`` the limited antidiffusion comes on top
+        (:func:`fpsolve.afc.steady_limited_correction`).
+        """
         return self.A if self.A_L is None else self.A_L
 
     def blended_operator(self, omega: float) -> PETSc.Mat:

@@ -38,6 +38,7 @@ from fpsolve._petsc import Options
 from fpsolve.diagnostics import integral
 from fpsolve.errors import ProblemError
 from fpsolve.fichera import FicheraPart
+from fpsolve.log import get_logger
 from fpsolve.operators import Discretisation
 from fpsolve.solvers.steady import solve_limited
 from fpsolve.symbolic import to_ufl
@@ -51,13 +52,22 @@ class ExitTimeSolver:
     disc
         Discretisation of a problem with at least one absorbing part (``scheme="eafe"`` recommended).
     petsc_options, prefix, rtol, max_iterations
-        As for :func:`fpsolve.solvers.steady.solve_limited` (the last two matter for ``"afc"`` only).
+        As for :func:`fpsolve.solvers.steady.solve_limited` (the last two matter only for a
+        :attr:`~fpsolve.operators.Discretisation.limited` scheme; ``iterations`` holds the count of the
+        last solve).
+
+    Raises
+    ------
+    ProblemError
+        If the problem has no absorbing part, or none that the process can reach (Fichera).
 
     Examples
     --------
-    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function;
-    ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``, ``solver.committor(["xmax"])`` and
-    ``solver.mean_exit_time(rho0, T)`` give the rest.
+    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V`` (nodal
+    values in ``T.x.array``); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
+    ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float, ``rho0`` a
+    sympy expression of the coordinates) give the rest; ``solver.boundary_classes()`` says which boundary
+    parts are characteristic.
     """
 
     def __init__(
@@ -78,6 +88,10 @@ class ExitTimeSolver:
         self.disc, self.options, self.prefix = disc, petsc_options, prefix
         self.rtol, self.max_iterations = rtol, max_iterations
         self.iterations = 0
+        for part in disc.boundary_classes():
+            if part.characteristic and part.name in disc.problem.absorbing:
+                shares = ", ".join(f"{k} {v:.0%}" for k, v in part.fractions.items() if v > 0)
+                get_logger().info("absorbing part %s is characteristic (Fichera): %s", part.name, shares)
 
     # -- the backward solves -------------------------------------------------------------------
 
