@@ -89,3 +89,5 @@ def test_fe_exit_time_meets_the_lower_bound_on_the_mesh(tmp_out: Path) -> None:
     assert 0.99 < ratios["min"] and ratios["max"] < 1.01, ratios
     np.testing.assert_allclose(obs["start_points"]["T"], [0.5, 0.32, 0.375], rtol=5e-3)
     assert obs["lower_bound_constants"]["sigma"] == 1.0
+    # second moment (½ΔT₂ = −2T): T₂ = (1 − r²)/2 − (1 − r⁴)/8, so sd(τ) = √(T₂ − T²) = √(1/8) at r = 0
+    assert obs["start_points"]["sd_tau"][0] == pytest.approx(np.sqrt(1 / 8), rel=1e-2)
