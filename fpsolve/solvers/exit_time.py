@@ -63,11 +63,12 @@ class ExitTimeSolver:
 
     Examples
     --------
-    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V`` (nodal
-    values in ``T.x.array``); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
-    ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float, ``rho0`` a
-    sympy expression of the coordinates) give the rest; ``solver.boundary_classes()`` says which boundary
-    parts are characteristic.
+    ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V``
+    (nodal values in ``T.x.array``; ``fpsolve.diagnostics.point_value(T, x0)`` evaluates it at a
+    point); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
+    ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float,
+    ``rho0`` a sympy expression of the coordinates) give the rest; ``solver.boundary_classes()`` says
+    which boundary parts are characteristic.
     """
 
     def __init__(

@@ -167,10 +167,10 @@ def test_second_moment_committor_and_mean_from_density() -> None:
 
     top, top2 = float(T_exact(np.array(-1.0))), float(T2_exact.max(initial=0.0))
     top2 = disc.comm.allreduce(top2, op=MPI.MAX)
-    assert worst(T.x.array, T_exact(xs), top) < 1e-2  # measured 4.4e-3
+    assert worst(T.x.array, T_exact(xs), top) < 1.3e-2  # measured 6.3e-3
     assert worst(T2.x.array, T2_exact, top2) < 2e-2  # measured 9.2e-3
     sd_exact = np.sqrt(np.maximum(T2_exact - T_exact(xs) ** 2, 0.0))
-    assert worst(sd.x.array, sd_exact, top) < 2e-2  # measured 6e-3 (sd ≈ T: nearly exponential τ)
+    assert worst(sd.x.array, sd_exact, top) < 1.2e-2  # measured 6.0e-3 (sd ≈ T: nearly exponential τ)
     assert worst(u.x.array, committor_1d(drift, eps2, a, b, xs), 1.0) < 1e-3  # measured 3.2e-4 (absolute)
     assert disc.minimum(u) >= 0.0 and disc.maximum(u) <= 1.0 + 1e-12
     assert disc.minimum(T) >= 0.0 and disc.minimum(T2) >= 0.0
@@ -179,7 +179,7 @@ def test_second_moment_committor_and_mean_from_density() -> None:
     grid = np.linspace(a, b, 300_001)
     weight = np.exp(-((grid + 1) ** 2) / 0.02)
     exact_mean = float(np.trapezoid(T_exact(grid) * weight, grid) / np.trapezoid(weight, grid))
-    assert abs(solver.mean_exit_time(rho0, T) / exact_mean - 1) < 1e-2  # measured 4e-3
+    assert abs(solver.mean_exit_time(rho0, T) / exact_mean - 1) < 1.2e-2  # measured 6.0e-3
 
 
 def test_duality_forward_occupation_equals_backward_exit_time() -> None:
@@ -202,7 +202,7 @@ def test_duality_forward_occupation_equals_backward_exit_time() -> None:
     ksp = make_ksp(A, "test_duality_", None)
     solve(ksp, source, rho, "forward occupation density")
     occupation = rho.dot(disc.lumped)
-    assert abs(occupation / Tk - 1) < 1e-11, (occupation, Tk)  # measured 1e-15
+    assert abs(occupation / Tk - 1) < 1e-11, (occupation, Tk)  # measured 2.8e-15
     for obj in (ksp, A, source, rho):
         obj.destroy()
 
