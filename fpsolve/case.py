@@ -38,7 +38,17 @@ SECTIONS: dict[str, set[str] | None] = {
     "validate": {"particles", "dt", "seed", "t_stationary", "t_average", "sigmas"},
 }
 ANALYSES: dict[str, set[str]] = {
-    "stationary": {"type", "reference", "rho_tolerance", "current_tolerance"},
+    "stationary": {
+        "type",
+        "reference",
+        "rho_tolerance",
+        "current_tolerance",
+        "kwon",
+        "kwon_tolerance",
+        "divergence_tolerance",
+        "circulation_levels",
+        "trajectory_time",
+    },
     "transient": {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"},
 }
 REFERENCES = ("ou",)
@@ -58,6 +68,12 @@ class StationaryAnalysis:
     reference: str | None = None
     rho_tolerance: float = 0.05
     current_tolerance: float = 0.3
+    #: current diagnostics and Kwon decomposition (:mod:`fpsolve.broken_balance`)
+    kwon: bool = False
+    kwon_tolerance: float = 0.05
+    divergence_tolerance: float = 0.1
+    circulation_levels: tuple[float, ...] = (0.5, 1.0, 2.0)
+    trajectory_time: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -389,11 +405,17 @@ def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
             )
         tol = {
             key: _number(a[key], f"analysis[{k}].{key}", positive=True)
-            for key in ("rho_tolerance", "current_tolerance", "moment_tolerance")
+            for key in (
+                "rho_tolerance",
+                "current_tolerance",
+                "moment_tolerance",
+                "kwon_tolerance",
+                "divergence_tolerance",
+            )
             if key in a
         }
         if kind == "stationary":
-            out.append(StationaryAnalysis(reference, **tol))
+            out.append(StationaryAnalysis(reference, **tol, **_kwon_keys(a, k)))
             continue
         if problem.initial is None:
             raise CaseError("a transient analysis needs an [initial] density")
@@ -412,3 +434,21 @@ def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
             raise CaseError(f"analysis[{k}].output_times must increase within (0, t_end]")
         out.append(TransientAnalysis(t_end, dt, method, times, reference, **tol))
     return tuple(out)
+
+
+def _kwon_keys(a: dict[str, Any], k: int) -> dict[str, Any]:
+    """The current-diagnostics keys of a stationary analysis (``kwon``, levels, trajectory time)."""
+    out: dict[str, Any] = {}
+    if "kwon" in a:
+        if not isinstance(a["kwon"], bool):
+            raise CaseError(f"analysis[{k}].kwon must be true or false")
+        out["kwon"] = a["kwon"]
+    if "circulation_levels" in a:
+        levels = _vector(a["circulation_levels"], f"analysis[{k}].circulation_levels")
+        if min(levels) <= 0:
+            raise CaseError(f"analysis[{k}].circulation_levels must be positive")
+        out["circulation_levels"] = levels
+    if "trajectory_time" in a:
+        where = f"analysis[{k}].trajectory_time"
+        out["trajectory_time"] = _number(a["trajectory_time"], where, positive=True)
+    return out

@@ -166,6 +166,10 @@ def _stationary(case: Case, disc: Discretisation, a: StationaryAnalysis, out: Pa
         else:
             name, err = "stationary: rel. L2 error of J vs exact current", error_L2(J, J_ex, disc.msh, True)
         checks.append(check(name, err, 0.0, a.current_tolerance))
+    if a.kwon:
+        from fpsolve.broken_balance import stationary_currents
+
+        stationary_currents(case, disc, a, rho, J, out, summary)
 
 
 def _transient(

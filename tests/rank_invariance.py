@@ -10,7 +10,7 @@ import ufl
 from mpi4py import MPI
 
 import fpsolve  # noqa: F401
-from fpsolve import demo
+from fpsolve import currents, demo
 from fpsolve.diagnostics import integral, moments
 from fpsolve.mesh import build_mesh
 from fpsolve.operators import Discretisation
@@ -29,6 +29,18 @@ def main() -> None:
     x = ufl.SpatialCoordinate(disc.msh)
     out["stationary"] = [*mean, *cov.ravel(), integral(res.rho * ufl.exp(x[0] - x[1]), disc.msh)]
     out["stationary_min"] = disc.minimum(res.rho)
+    J = disc.current(res.rho)
+    f = currents.nodal_fields(disc, res.rho, J)
+    rec = currents.kwon_from_fields(disc, f)
+    circ = currents.circulation(J, currents.level_curve(rec["U"] / p.eps2, rec["mu"], 1.0))
+    out["currents"] = [
+        currents.entropy_production(disc, f),
+        currents.transverse_index(f),
+        currents.detailed_balance_index(disc, res.rho, J),
+        *rec["U"].ravel(),
+        rec["Q_K"][0, 1],
+        *circ,
+    ]
 
     tp = demo.ou_problem(40, initial=gaussian_density([0.6, 0.3], 0.02 * np.eye(2)))
     tdisc = Discretisation(tp, disc.tagged)

@@ -52,7 +52,9 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
 @pytest.mark.serial
-@pytest.mark.parametrize("case", ["ou_anisotropic_2d", "ou_transient_rank1"])
+@pytest.mark.parametrize(
+    "case", ["ou_anisotropic_2d", "ou_transient_rank1", "kunin_fig3_ou", "momentum_phase_space"]
+)
 def test_shipped_cases_pass_their_checks_under_mpi(case: str, tmp_path: Path) -> None:
     out = tmp_path / case
     proc = run(["run", str(CASES / f"{case}.toml"), "-o", str(out), "--quiet"])
