@@ -18,6 +18,15 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from fpsolve.case_extras import (
+    EXIT_TIME_KEYS,
+    MASS_CONCENTRATION_KEYS,
+    ExitTimeAnalysis,
+    MassConcentrationAnalysis,
+    parse_exit_time,
+    parse_mass_concentration,
+    parse_sweep,
+)
 from fpsolve.domain import Cuboid, Domain, MeshFile, Sphere
 from fpsolve.errors import FpsolveError, MeshError, ProblemError
 from fpsolve.expressions import ExpressionError, parse_expression
@@ -36,6 +45,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "solver": {"petsc"},
     "output": {"directory", "figures"},
     "validate": {"particles", "dt", "seed", "t_stationary", "t_average", "sigmas"},
+    "sweep": None,  # dotted case keys or parameter names → lists of values (fpsolve.sweep)
 }
 ANALYSES: dict[str, set[str]] = {
     "stationary": {
@@ -50,6 +60,8 @@ ANALYSES: dict[str, set[str]] = {
         "trajectory_time",
     },
     "transient": {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"},
+    "exit_time": EXIT_TIME_KEYS,
+    "mass_concentration": MASS_CONCENTRATION_KEYS,
 }
 REFERENCES = ("ou",)
 
@@ -88,7 +100,7 @@ class TransientAnalysis:
     moment_tolerance: float = 0.05
 
 
-Analysis = StationaryAnalysis | TransientAnalysis
+Analysis = StationaryAnalysis | TransientAnalysis | ExitTimeAnalysis | MassConcentrationAnalysis
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,7 @@ class Case:
     figures: bool = True
     validate: ValidateSettings = field(default_factory=ValidateSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    sweep: tuple[dict[str, float], ...] = ()
 
 
 def load_case(path: str | Path) -> Case:
@@ -184,8 +197,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     )
     disc = _table(data, "discretisation") if "discretisation" in data else {}
     scheme = _string(disc.get("scheme", "afc"), "discretisation.scheme")
-    if scheme not in ("afc", "galerkin", "upwind"):
-        raise CaseError(f"discretisation.scheme must be 'afc', 'galerkin' or 'upwind', got {scheme!r}")
+    if scheme not in ("afc", "eafe", "galerkin", "upwind"):
+        msg = f"discretisation.scheme must be 'afc', 'eafe', 'galerkin' or 'upwind', got {scheme!r}"
+        raise CaseError(msg)
     degree = _int(disc.get("degree", 1), "discretisation.degree", 1, 3)
     analyses = _analyses(data.get("analysis"), problem)
     solver = _table(data, "solver") if "solver" in data else {}
@@ -198,8 +212,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     if not isinstance(figures, bool):
         raise CaseError("output.figures must be true or false")
     validate = _validate(data["validate"]) if "validate" in data else ValidateSettings()
+    sweep = parse_sweep(data, path, parse_case) if "sweep" in data else ()
     return Case(
-        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data)
+        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data), sweep
     )
 
 
@@ -388,7 +403,7 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
 
 def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
     if value is None:
-        raise CaseError("no [[analysis]] given (stationary or transient)")
+        raise CaseError("no [[analysis]] given (stationary, transient, exit_time or mass_concentration)")
     if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
         raise CaseError("[[analysis]] must be an array of tables")
     out: list[Analysis] = []
@@ -397,6 +412,10 @@ def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
         if kind not in ANALYSES:
             raise CaseError(f"analysis[{k}].type must be one of {', '.join(ANALYSES)}, got {kind!r}")
         _check_keys(a, ANALYSES[kind], f"[[analysis]] {k} of type {kind}")
+        if kind in ("exit_time", "mass_concentration"):
+            parse = parse_exit_time if kind == "exit_time" else parse_mass_concentration
+            out.append(parse(a, k, problem))
+            continue
         reference = a.get("reference")
         if reference is not None and reference not in REFERENCES:
             raise CaseError(
