@@ -18,6 +18,15 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from fpsolve.case_extras import (
+    EXIT_TIME_KEYS,
+    MASS_CONCENTRATION_KEYS,
+    ExitTimeAnalysis,
+    MassConcentrationAnalysis,
+    parse_exit_time,
+    parse_mass_concentration,
+    parse_sweep,
+)
 from fpsolve.domain import Cuboid, Domain, MeshFile, Sphere
 from fpsolve.errors import FpsolveError, MeshError, ProblemError
 from fpsolve.expressions import ExpressionError, parse_expression
@@ -50,6 +59,7 @@ SECTIONS: dict[str, set[str] | None] = {
     },
     "model": None,  # checked by fpsolve.model.model_from_tables
     "data": None,  # checked by fpsolve.data.load_data
+    "sweep": None,  # dotted case keys or parameter names → lists of values (fpsolve.sweep)
 }
 ANALYSES: dict[str, set[str]] = {
     "stationary": {
@@ -64,6 +74,8 @@ ANALYSES: dict[str, set[str]] = {
         "trajectory_time",
     },
     "transient": {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"},
+    "exit_time": EXIT_TIME_KEYS,
+    "mass_concentration": MASS_CONCENTRATION_KEYS,
 }
 REFERENCES = ("ou",)
 
@@ -102,7 +114,7 @@ class TransientAnalysis:
     moment_tolerance: float = 0.05
 
 
-Analysis = StationaryAnalysis | TransientAnalysis
+Analysis = StationaryAnalysis | TransientAnalysis | ExitTimeAnalysis | MassConcentrationAnalysis
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,7 @@ class Case:
     figures: bool = True
     validate: ValidateSettings = field(default_factory=ValidateSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    sweep: tuple[dict[str, float], ...] = ()
     model: SGDModel | None = None
 
 
@@ -209,8 +222,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     )
     disc = _table(data, "discretisation") if "discretisation" in data else {}
     scheme = _string(disc.get("scheme", "afc"), "discretisation.scheme")
-    if scheme not in ("afc", "galerkin", "upwind"):
-        raise CaseError(f"discretisation.scheme must be 'afc', 'galerkin' or 'upwind', got {scheme!r}")
+    if scheme not in ("afc", "eafe", "galerkin", "upwind"):
+        msg = f"discretisation.scheme must be 'afc', 'eafe', 'galerkin' or 'upwind', got {scheme!r}"
+        raise CaseError(msg)
     degree = _int(disc.get("degree", 1), "discretisation.degree", 1, 3)
     analyses = _analyses(data.get("analysis"), problem)
     solver = _table(data, "solver") if "solver" in data else {}
@@ -225,8 +239,21 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     validate = _validate(data["validate"], expr) if "validate" in data else ValidateSettings()
     if model is None and (validate.sgd_eta_factors or validate.collapse_radius or validate.histogram):
         raise CaseError("validate.sgd_eta_factors/collapse_radius/histogram need a [model] (SGD runs)")
+    sweep = parse_sweep(data, path, parse_case) if "sweep" in data else ()
     return Case(
-        path, name, problem, scheme, degree, analyses, petsc, directory, figures, validate, dict(data), model
+        path,
+        name,
+        problem,
+        scheme,
+        degree,
+        analyses,
+        petsc,
+        directory,
+        figures,
+        validate,
+        dict(data),
+        sweep,
+        model,
     )
 
 
@@ -454,7 +481,7 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
 
 def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
     if value is None:
-        raise CaseError("no [[analysis]] given (stationary or transient)")
+        raise CaseError("no [[analysis]] given (stationary, transient, exit_time or mass_concentration)")
     if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
         raise CaseError("[[analysis]] must be an array of tables")
     out: list[Analysis] = []
@@ -463,6 +490,10 @@ def _analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, ...]:
         if kind not in ANALYSES:
             raise CaseError(f"analysis[{k}].type must be one of {', '.join(ANALYSES)}, got {kind!r}")
         _check_keys(a, ANALYSES[kind], f"[[analysis]] {k} of type {kind}")
+        if kind in ("exit_time", "mass_concentration"):
+            parse = parse_exit_time if kind == "exit_time" else parse_mass_concentration
+            out.append(parse(a, k, problem))
+            continue
         reference = a.get("reference")
         if reference is not None and reference not in REFERENCES:
             raise CaseError(

@@ -7,7 +7,9 @@ with ``b = −∇L`` (or the given drift) and :math:`Q^{1/2}` from a symmetric e
 negative round-off eigenvalues clipped (Q may be singular). This is the process whose density solves
 the Fokker–Planck equation of :mod:`fpsolve.problem` (Itô ⇔ :math:`\nabla\cdot\nabla\cdot(Q\rho)`).
 
-Boundaries of built-in shapes: reflecting parts mirror the overshoot back (weak order ½ at the wall);
+Boundaries of built-in shapes are handled in closed form; a mesh domain (or any :class:`MeshWalls`)
+by walking each step through its boundary facets (:mod:`fpsolve.mc_geometry`). Reflecting parts
+mirror the overshoot back (weak order ½ at the wall);
 absorbing parts kill a path when it is outside after a step *or*, with ``bridge=True``, with the
 Brownian-bridge probability :math:`\exp(-2 d_k d_{k+1}/(\sigma_n^2\Delta t))` that it crossed and came
 back during the step (:math:`d` distances to the boundary, :math:`\sigma_n^2 = 2\varepsilon^2 n^TQn`;
@@ -26,11 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import sympy as sp
 
 from mpi4py import MPI
 
-from fpsolve.domain import Cuboid, Sphere
+from fpsolve.domain import Cuboid, MeshFile, Sphere
 from fpsolve.errors import ProblemError
+from fpsolve.mc_geometry import MeshWalls
 from fpsolve.problem import FokkerPlanckProblem
 
 Array = npt.NDArray[np.float64]
@@ -74,27 +78,37 @@ def sqrt_psd(q: Array) -> Array:
 
 
 class EulerMaruyama:
-    """Vectorised Euler–Maruyama integrator of a problem's SDE on its built-in domain.
+    """Vectorised Euler–Maruyama integrator of a problem's SDE on its domain.
 
     Parameters
     ----------
     problem
-        The problem (domain must be a :class:`~fpsolve.domain.Cuboid` or :class:`~fpsolve.domain.Sphere`).
+        The problem. Built-in domains (:class:`~fpsolve.domain.Cuboid`, :class:`~fpsolve.domain.Sphere`)
+        use closed-form walls; a :class:`~fpsolve.domain.MeshFile` is read on every rank (``COMM_SELF``)
+        and its boundary facets become :class:`~fpsolve.mc_geometry.MeshWalls`.
     dt
         Time step.
     bridge
         Brownian-bridge crossing test at absorbing parts.
+    walls
+        Facet walls to use instead of the domain's own boundary (e.g. from an already distributed
+        mesh: :meth:`MeshWalls.from_mesh`).
     """
 
-    def __init__(self, problem: FokkerPlanckProblem, dt: float, bridge: bool = True) -> None:
-        if not isinstance(problem.domain, Cuboid | Sphere):
-            msg = "Monte Carlo supports interval/rectangle/box and disk/ball domains (not mesh files yet)"
-            raise ProblemError(msg)
+    def __init__(
+        self, problem: FokkerPlanckProblem, dt: float, bridge: bool = True, walls: MeshWalls | None = None
+    ) -> None:
+        if walls is None and isinstance(problem.domain, MeshFile):
+            from fpsolve.mesh import build_mesh
+
+            walls = MeshWalls.from_mesh(build_mesh(problem.domain, MPI.COMM_SELF), problem.absorbing)
+        if walls is None and not isinstance(problem.domain, Cuboid | Sphere):
+            raise ProblemError(f"Monte Carlo cannot handle a {type(problem.domain).__name__} domain")
         if not dt > 0:
             raise ProblemError(f"Monte Carlo time step must be positive, got {dt}")
-        self.problem, self.dt, self.bridge = problem, float(dt), bridge
+        self.problem, self.dt, self.bridge, self.walls = problem, float(dt), bridge, walls
         self.d = problem.dim
-        self._drift = problem.numpy("drift")
+        self._drift = _rows(problem.drift_field, problem.coords)
         self._Q = problem.numpy("Q")
         self._constant_root = None
         self._factor = problem.numpy("noise_factor") if problem.noise_factor is not None else None
@@ -103,6 +117,14 @@ class EulerMaruyama:
         elif self._factor is None and not any(e.free_symbols for e in problem.Q):
             self._constant_root = sqrt_psd(self._Q(np.zeros((self.d, 1)))[None, :, :, 0])[0]
         self.scale = np.sqrt(2.0 * problem.eps2 * self.dt)
+        self._scaled_root = None if self._constant_root is None else self.scale * self._constant_root
+        # the bridge needs G at every particle; without it a state-dependent 2×2 √Q is applied to ξ directly
+        self._needs_root = bridge and (
+            bool(walls.absorbing.any()) if walls is not None else bool(problem.absorbing)
+        )
+        self._q_entries = None
+        if self._constant_root is None and self._factor is None and self.d == 2 and not self._needs_root:
+            self._q_entries = _rows([problem.Q[0, 0], problem.Q[0, 1], problem.Q[1, 1]], problem.coords)
 
     # -- one step ------------------------------------------------------------------------------
 
@@ -122,10 +144,20 @@ class EulerMaruyama:
         everyone = bool(alive.all())
         idx = None if everyone else np.flatnonzero(alive)
         xa = x if everyone else x[idx]
-        root = self.noise_root(xa)
-        xi = rng.standard_normal((len(xa), root.shape[-1]))
-        noise = xi @ root.T if root.ndim == 2 else np.einsum("nij,nj->ni", root, xi)
-        new = xa + self.dt * self._drift(xa.T)[:, 0, :].T + self.scale * noise
+        cols = np.ascontiguousarray(xa.T)
+        new = self._drift(cols).T  # (n, d), a fresh array
+        new *= self.dt
+        new += xa
+        root = None
+        if self._q_entries is not None:
+            self._add_root_q_noise(cols, new, rng)
+        else:
+            root = self.noise_root(xa)
+            xi = rng.standard_normal((len(xa), root.shape[-1]))
+            if self._scaled_root is not None:
+                new += xi @ self._scaled_root.T
+            else:
+                new += self.scale * np.einsum("nij,nj->ni", root, xi)
         killed = self._boundary(xa, new, root, rng)
         out = np.zeros_like(alive)
         if everyone:
@@ -136,9 +168,27 @@ class EulerMaruyama:
             out[idx[killed]] = True
         return out
 
+    def _add_root_q_noise(self, cols: Array, new: Array, rng: np.random.Generator) -> None:
+        r"""``new += scale·√Q ξ`` for a state-dependent 2×2 Q, without forming the (n, 2, 2) roots.
+
+        :math:`\sqrt Q\,\xi = (Q\xi + s\xi)/t`, :math:`s = \sqrt{\det Q}`,
+        :math:`t = \sqrt{\mathrm{tr}\,Q + 2s}` (as :func:`sqrt_psd`); 0 where t = 0 (Q = 0).
+        """
+        n = cols.shape[1]
+        q00, q01, q11 = (np.broadcast_to(v, (n,)) for v in self._q_entries(cols))
+        s = np.sqrt(np.clip(q00 * q11 - q01 * q01, 0.0, None))
+        t = np.sqrt(np.clip(q00 + q11 + 2 * s, 0.0, None))
+        w = np.divide(self.scale, t, out=np.zeros(n), where=t > 0)
+        xi = rng.standard_normal((n, 2))  # same draws as the general path
+        xi0, xi1 = xi[:, 0], xi[:, 1]
+        new[:, 0] += w * ((q00 + s) * xi0 + q01 * xi1)
+        new[:, 1] += w * (q01 * xi0 + (q11 + s) * xi1)
+
     def _boundary(
         self, old: Array, new: Array, root: Array, rng: np.random.Generator
     ) -> npt.NDArray[np.bool_]:
+        if self.walls is not None:
+            return self._walls(old, new, root, rng)
         dom = self.problem.domain
         absorbing = set(self.problem.absorbing)
         killed = np.zeros(len(new), dtype=bool)
@@ -159,18 +209,43 @@ class EulerMaruyama:
             for side, bound in enumerate((dom.lo[axis], dom.hi[axis])):
                 name = dom.parts[2 * axis + side]
                 sign = -1.0 if side == 0 else 1.0  # outward normal along the axis
-                dist_new = sign * (bound - new[:, axis])  # > 0 inside
+                col = new[:, axis]
                 if name in absorbing:
+                    dist_new = sign * (bound - col)  # > 0 inside
                     killed |= dist_new <= 0
                     if self.bridge:
                         n = np.zeros((len(new), self.d))
                         n[:, axis] = sign
                         dist_old = sign * (bound - old[:, axis])
                         killed |= self._crossed(dist_old, dist_new, n, root, rng)
-                else:
-                    out = dist_new < 0
-                    new[out, axis] = 2 * bound - new[out, axis]
+                else:  # mirror the overshoot back
+                    np.copyto(col, 2 * bound - col, where=col < bound if side == 0 else col > bound)
         return killed
+
+    def _walls(self, old: Array, new: Array, root: Array, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+        r"""Facet walls: reflect/absorb along the step, then the bridge test at the nearest absorbing facet.
+
+        The bridge probability is only evaluated where it can exceed :math:`e^{-70}`: with clearance
+        :math:`c` of the start cell, step length :math:`\ell` and :math:`\sigma_n^2\Delta t \le
+        2\varepsilon^2\Delta t\,\mathrm{tr}\,Q`, elsewhere :math:`2c(c-\ell) > 70\,\sigma_n^2\Delta t`.
+        """
+        walls = self.walls
+        cell = walls.cell_of(old)
+        killed = walls.move(old, new, cell)
+        if not self.bridge or not walls.absorbing.any():
+            return killed
+        var_max = self.scale**2 * np.sum(root**2, axis=(-2, -1))
+        c = walls.clearance_absorbing[cell]
+        step = new - old
+        gap = c - np.sqrt(np.einsum("ni,ni->n", step, step))
+        near = np.flatnonzero(~((gap > 0) & (2 * c * gap > 70 * var_max)) & ~killed)
+        d_old = np.full(len(old), np.inf)
+        d_new = np.full(len(old), np.inf)
+        n = np.zeros_like(old)
+        d_old[near], facet = walls.nearest_absorbing(old[near], cell[near])
+        d_new[near] = walls.nearest_absorbing(new[near])[0]
+        n[near] = walls.normals[facet]
+        return killed | self._crossed(d_old, d_new, n, root, rng)
 
     def _crossed(
         self, d_old: Array, d_new: Array, n: Array, root: Array, rng: np.random.Generator
@@ -185,6 +260,23 @@ class EulerMaruyama:
 
 
 # -- ensembles ---------------------------------------------------------------------------------
+
+
+def _rows(exprs: Sequence[sp.Expr], coords: Sequence[sp.Symbol]) -> Callable[[Array], Array]:
+    """Evaluator of a vector of expressions at points given as columns ``(d, n)``: returns ``(k, n)``.
+
+    One lambdified function with common subexpressions eliminated (sympy ``cse``), constants broadcast.
+    """
+    exprs = list(exprs)
+    f = sp.lambdify([list(coords)], exprs, modules="numpy", cse=True)
+
+    def evaluate(cols: Array) -> Array:
+        out = np.empty((len(exprs), cols.shape[1]))
+        for row, value in zip(out, f(cols), strict=True):
+            row[...] = value
+        return out
+
+    return evaluate
 
 
 def _chunks(n: int, seed: int, comm: MPI.Comm) -> list[tuple[int, int, np.random.SeedSequence]]:

@@ -13,7 +13,13 @@ exactly :math:`A^T` — forward and backward problems are discretely adjoint.
 
 Schemes (``scheme=``): ``"galerkin"`` uses :math:`A` (any degree; not positivity preserving),
 ``"upwind"`` uses the M-matrix :math:`A_L` of :mod:`fpsolve.afc` (first order, positive),
-``"afc"`` (default, P1) uses :math:`A_L` plus limited antidiffusion (positive, ≈ second order).
+``"afc"`` (default, P1) uses :math:`A_L` plus limited antidiffusion (positive, ≈ second order),
+``"eafe"`` (P1) replaces :math:`A` by the exponentially fitted matrix :math:`A_E` of :mod:`fpsolve.eafe`
+(accurate for small ε where the solution varies like :math:`e^{\pm L/\varepsilon^2}`: exit times, Gibbs
+states). Where :math:`A_E` is an M-matrix (Delaunay 2-D mesh, scalar or axis-diagonal K on axis-aligned
+meshes) the scheme is linear; otherwise (obtuse 3-D meshes, cross-correlated K) the positive
+off-diagonals are upwinded, :math:`A_L = A_E - D`, and limited antidiffusion restores :math:`A_E` as in
+``"afc"`` (:attr:`Discretisation.limited`).
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fpsolve.afc import EdgeGraph, artificial_diffusion, low_order_entries
+from fpsolve.eafe import eafe_matrix
 from fpsolve.errors import ProblemError
+from fpsolve.fichera import FicheraPart, classify_boundary, reachable_facets
 from fpsolve.mesh import TaggedMesh
 from fpsolve.problem import FokkerPlanckProblem
 from fpsolve.symbolic import to_ufl
 
-SCHEMES = ("afc", "galerkin", "upwind")
+SCHEMES = ("afc", "eafe", "galerkin", "upwind")
 
 
 def forward_form(K: Any, beta: Any, rho: Any, v: Any, dx: ufl.Measure) -> ufl.Form:
@@ -62,13 +70,17 @@ class Discretisation:
     mesh
         Tagged mesh of the problem's domain.
     degree
-        Lagrange degree (``"afc"`` and ``"upwind"`` need 1).
+        Lagrange degree (``"afc"``, ``"eafe"`` and ``"upwind"`` need 1).
     scheme
-        ``"afc"``, ``"galerkin"`` or ``"upwind"`` (see module docstring).
+        ``"afc"``, ``"eafe"``, ``"galerkin"`` or ``"upwind"`` (see module docstring).
     quadrature_degree
         Quadrature degree for the coefficient integrals (default ``2·degree + 2``).
     check_psd
         Check Q ⪰ 0 at the mesh nodes (raises :class:`~fpsolve.errors.ProblemError`).
+    fichera
+        Put absorbing (Dirichlet) rows only on the facets of the absorbing parts that the process can
+        reach (noncharacteristic, or characteristic with outward effective drift; :mod:`fpsolve.fichera`).
+        ``False`` puts them on every absorbing facet (wrong for degenerate Q: a spurious boundary layer).
     """
 
     def __init__(
@@ -79,6 +91,7 @@ class Discretisation:
         scheme: str = "afc",
         quadrature_degree: int | None = None,
         check_psd: bool = True,
+        fichera: bool = True,
     ) -> None:
         if scheme not in SCHEMES:
             raise ProblemError(f"unknown scheme {scheme!r}; choose one of {SCHEMES}")
@@ -90,6 +103,7 @@ class Discretisation:
         self.comm: MPI.Comm = self.msh.comm
         self.scheme = scheme
         self.degree = degree
+        self.fichera = fichera
         self.V = dolfinx.fem.functionspace(self.msh, ("Lagrange", degree))
         q = quadrature_degree if quadrature_degree is not None else 2 * degree + 2
         self.dx = ufl.Measure("dx", domain=self.msh, metadata={"quadrature_degree": q})
@@ -118,6 +132,22 @@ class Discretisation:
             self.A_L = self.graph.matrix(
                 self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d)
             )
+        elif scheme == "eafe":
+            S = _assemble(ufl.inner(self.K * ufl.grad(rho), ufl.grad(v)) * self.dx)
+            self.A.destroy()
+            self.A = eafe_matrix(problem, self.V, S)
+            S.destroy()
+            self.graph = EdgeGraph(self.A)
+            self.d = artificial_diffusion(self.graph, self.A)
+            # cotangent weights of right angles are 0 up to round-off: not positive off-diagonals
+            self.d[self.d <= 1e-12 * self.A.norm(PETSc.NormType.INFINITY)] = 0.0
+            self.A_L = self.graph.matrix(
+                self.A, low_order_entries(self.graph, self.graph.entries(self.A), self.d)
+            )
+        #: whether solutions need the nonlinear AFC limiter (``"afc"``, or ``"eafe"`` that is no M-matrix)
+        self.limited: bool = scheme == "afc" or (
+            scheme == "eafe" and bool(self.comm.allreduce(bool(np.any(self.d > 0)), op=MPI.LOR))
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -134,11 +164,18 @@ class Discretisation:
         return int(self.comm.allreduce(rank, op=MPI.MAX))
 
     def _absorbing_rows(self) -> np.ndarray:
-        """Global indices of the owned dofs on absorbing boundary parts."""
-        if not self.problem.absorbing:
+        """Global indices of the owned dofs on (the reachable facets of) the absorbing boundary parts."""
+        return self.dirichlet_rows(self.problem.absorbing)
+
+    def dirichlet_rows(self, parts: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Global indices of the owned dofs on the named parts (their reachable facets if ``fichera``)."""
+        if not parts:
             return np.zeros(0, dtype=PETSc.IntType)
         fdim = self.msh.topology.dim - 1
-        facets = self.tagged.facets(list(self.problem.absorbing))
+        if self.fichera:
+            facets = reachable_facets(self.problem, self.tagged, parts)
+        else:
+            facets = self.tagged.facets(list(parts))
         local = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
         imap = self.V.dofmap.index_map
         owned = local[local < imap.size_local]
@@ -148,11 +185,19 @@ class Discretisation:
 
     @property
     def positive(self) -> bool:
-        """Whether the scheme preserves positivity (``afc``, ``upwind``)."""
+        """Whether the scheme preserves positivity (``afc``, ``eafe``, ``upwind``)."""
         return self.scheme != "galerkin"
 
+    def boundary_classes(self) -> list[FicheraPart]:
+        """Fichera classification of every boundary part (:func:`fpsolve.fichera.classify_boundary`)."""
+        return classify_boundary(self.problem, self.tagged)
+
     def operator(self) -> PETSc.Mat:
-        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind)."""
+        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE).
+
+        For ``"afc"`` and a :attr:`limited` ``"eafe"`` the limited antidiffusion comes on top
+        (:func:`fpsolve.afc.steady_limited_correction`).
+        """
         return self.A if self.A_L is None else self.A_L
 
     def blended_operator(self, omega: float) -> PETSc.Mat:

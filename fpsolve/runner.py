@@ -21,6 +21,7 @@ from mpi4py import MPI
 
 import fpsolve
 from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
+from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
 from fpsolve.diagnostics import error_L2, moments
 from fpsolve.exact import (
     linear_drift,
@@ -69,6 +70,10 @@ def run_case(
     case: Case, out: Path | None = None, overwrite: bool = False, progress: bool = True
 ) -> dict[str, Any]:
     """Run all analyses of ``case``; return the summary (also written to ``summary.json``)."""
+    if case.sweep:
+        from fpsolve.sweep import run_sweep
+
+        return run_sweep(case, out, overwrite, progress)
     comm = MPI.COMM_WORLD
     log = get_logger()
     t0 = time.perf_counter()
@@ -102,6 +107,14 @@ def run_case(
         t1 = time.perf_counter()
         if isinstance(analysis, StationaryAnalysis):
             _stationary(case, disc, analysis, out, summary)
+        elif isinstance(analysis, ExitTimeAnalysis):
+            from fpsolve.exit_analysis import run_exit_time
+
+            run_exit_time(case, disc, analysis, out, summary)
+        elif isinstance(analysis, MassConcentrationAnalysis):
+            from fpsolve.concentration import run_mass_concentration
+
+            run_mass_concentration(case, disc, analysis, out, summary)
         else:
             rows += _transient(case, disc, analysis, out, summary, progress)
         timings[f"analysis_{k}_{type(analysis).__name__}"] = time.perf_counter() - t1
@@ -115,7 +128,7 @@ def run_case(
     if case.figures:
         from fpsolve.viz import plot_directory
 
-        summary["figures"] = [str(p) for p in plot_directory(out, comm)]
+        summary["figures"] = summary.get("figures", []) + [str(p) for p in plot_directory(out, comm)]
         write_json(out / "summary.json", summary, comm)
     log_checks(summary["checks"])
     log.info(f"outputs in {out.resolve()}")

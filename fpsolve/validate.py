@@ -34,6 +34,7 @@ from mpi4py import MPI
 
 import fpsolve
 from fpsolve.case import Case, StationaryAnalysis, TransientAnalysis
+from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
 from fpsolve.diagnostics import integral, moments
 from fpsolve.errors import ProblemError
 from fpsolve.eta_sweep import eta_sweep, log_sweep, sweep_figure, sweep_observables
@@ -86,7 +87,7 @@ def validate_case(
     log = get_logger()
     settings = case.validate
     truth = mc_problem or case.problem
-    sample = initial_sampler(truth)
+    sample = initial_sampler(truth) if truth.initial is not None else None
     disc = Discretisation(case.problem, build_mesh(case.problem.domain, comm), case.degree, case.scheme)
     out = prepare_output_dir(out or Path(str(case.output_dir) + "_validation"), overwrite, comm)
     t0 = time.perf_counter()
@@ -98,6 +99,11 @@ def validate_case(
         obs = list(settings.observables)
         record = functools.partial(_record, fe, disc, observables=obs, extra=extra)
 
+        if isinstance(analysis, ExitTimeAnalysis | MassConcentrationAnalysis):
+            from fpsolve.extra_validation import validate_extra
+
+            checks += validate_extra(case, disc, analysis, truth, out, series)
+            continue
         if isinstance(analysis, StationaryAnalysis):
             if settings.t_stationary is None:
                 raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
@@ -162,7 +168,7 @@ def validate_case(
         result["sgd"] = eta_sweep(case, times, fe_obs, sample, dt, comm)
         log_sweep(result["sgd"])
     write_json(out / "validation.json", result, comm)
-    if comm.rank == 0 and case.figures:
+    if comm.rank == 0 and case.figures and any("fe_mean" in s for s in series):
         result["figure"] = str(_figure(series, out / "figures" / "validation.png", case.name))
         if "sgd" in result:
             target = out / "figures" / "sgd_eta_sweep.png"
@@ -342,6 +348,7 @@ def _figure(series: list[dict[str, Any]], target: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     target.parent.mkdir(exist_ok=True)
+    series = [s for s in series if "fe_mean" in s]
     d = len(series[0]["fe_mean"])
     t = np.array([s["t"] for s in series])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

@@ -67,9 +67,10 @@ class SpectralSolver:
         petsc_options: Options | None = None,
         prefix: str = "fpsolve_spectral_",
     ) -> None:
-        if disc.scheme == "afc":
+        if disc.limited:
             raise ProblemError(
-                "the AFC scheme is nonlinear; compute spectra with scheme 'galerkin' or 'upwind'"
+                "the AFC-limited scheme is nonlinear; compute spectra with scheme 'galerkin', 'upwind' or "
+                "'eafe' (on a mesh where it is an M-matrix)"
             )
         if disc.problem.absorbing:
             raise ProblemError("spectral solver: absorbing boundaries are not supported yet")

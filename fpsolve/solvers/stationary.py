@@ -115,7 +115,7 @@ class StationarySolver:
         # residual of the full (unpinned) system, relative to the size of its terms
         r = B.createVecLeft()
         disc.operator().mult(u, r)
-        if disc.scheme == "afc":
+        if disc.limited:
             lo, hi = u.getOwnershipRange()
             fixed = p_rows[(p_rows >= lo) & (p_rows < hi)] - lo
             r.array[:] -= steady_limited_correction(disc.graph, disc.d, u, fixed)

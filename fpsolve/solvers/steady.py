@@ -62,7 +62,7 @@ def solve_limited(
         Number of fixed-point iterations (1 for a linear scheme) and the history of
         ``max|F(u)|/max|u|``.
     """
-    if disc.scheme != "afc":
+    if not disc.limited:
         ksp = make_ksp(B, prefix, options)
         try:
             solve(ksp, b, u, "steady solve")

@@ -6,9 +6,10 @@ Two integrators:
     Backward Euler with fixed step ``dt`` in the discretisation's scheme:
 
     * ``galerkin``: :math:`(M + \Delta t A)\rho^{n+1} = M\rho^n`;
-    * ``upwind``: :math:`(M_L + \Delta t A_L)\rho^{n+1} = M_L\rho^n` — an M-matrix, so
+    * ``upwind`` and (M-matrix) ``eafe``: :math:`(M_L + \Delta t A_L)\rho^{n+1} = M_L\rho^n` — so
       :math:`\rho^{n+1} \ge 0` unconditionally;
-    * ``afc``: linearised FEM-FCT (Kuzmin): the upwind step gives :math:`\rho^L`, the Galerkin step
+    * ``afc`` (and :attr:`~fpsolve.operators.Discretisation.limited` ``eafe``, with its fitted A):
+      linearised FEM-FCT (Kuzmin): the upwind step gives :math:`\rho^L`, the Galerkin step
       :math:`\rho^H`; the antidiffusive fluxes
       :math:`f_{ij} = m_{ij}(\Delta\rho^H_i - \Delta\rho^H_j) + \Delta t\,d_{ij}(\rho^H_i - \rho^H_j)`
       (:math:`\Delta\rho^H = \rho^H - \rho^n`) turn :math:`\rho^L` into :math:`\rho^H` exactly; Zalesak's
@@ -93,7 +94,7 @@ class TransientSolver:
             raise ProblemError(f"unknown time integrator {method!r}; choose one of {METHODS}")
         if not dt > 0:
             raise ProblemError(f"time step must be positive, got {dt}")
-        if method == "ts" and disc.scheme == "afc":
+        if method == "ts" and disc.limited:
             msg = "the FCT limiter needs method 'beuler'; use scheme 'galerkin' or 'upwind' with PETSc TS"
             raise ProblemError(msg)
         self.disc = disc
@@ -106,7 +107,7 @@ class TransientSolver:
         self._ksp: dict[tuple[str, float], PETSc.KSP] = {}
         n = disc.V.dofmap.index_map.size_local
         self._m = disc.lumped.getArray(readonly=True)[:n].copy()
-        if disc.scheme == "afc":
+        if disc.limited:
             self._mij = disc.graph.entries(disc.M)
 
     # -- public --------------------------------------------------------------------------------
@@ -155,19 +156,19 @@ class TransientSolver:
         u = rho.x.petsc_vec
         lo = u.getOwnershipRange()[0]
         rows = disc.bc_rows - lo
-        if disc.scheme in ("upwind", "afc"):
+        if disc.scheme != "galerkin":
             rhs = u.duplicate()
             rhs.array[:] = self._m * u.array
             rhs.array[rows] = 0.0
             u_low = u.duplicate()
             solve(self._system("low", dt), rhs, u_low, "low-order step")
-        if disc.scheme in ("galerkin", "afc"):
+        if disc.scheme == "galerkin" or disc.limited:
             rhs_h = u.duplicate()
             disc.M.mult(u, rhs_h)
             rhs_h.array[rows] = 0.0
             u_high = u.duplicate()
             solve(self._system("high", dt), rhs_h, u_high, "Galerkin step")
-        if disc.scheme == "upwind":
+        if disc.scheme != "galerkin" and not disc.limited:
             u_low.copy(u)
         elif disc.scheme == "galerkin":
             u_high.copy(u)
