@@ -14,6 +14,8 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from accuracy import table  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 import fpsolve  # noqa: E402,F401
 from fpsolve import demo  # noqa: E402
 from fpsolve.diagnostics import error_L2, observed_orders  # noqa: E402
@@ -27,15 +29,6 @@ from fpsolve.solvers.exit_time import ExitTimeSolver  # noqa: E402
 from fpsolve.symbolic import to_ufl  # noqa: E402
 from tests.solvers.test_exit_time import _double_well  # noqa: E402
 from tests.solvers.test_stationary import _errors  # noqa: E402
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    """Print a markdown table."""
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
 
 
 def fmt(values: list[float]) -> str:

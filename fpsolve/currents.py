@@ -63,9 +63,7 @@ class NodalFields:
         return np.asarray(self.comm.allreduce(local, op=MPI.SUM))
 
 
-def nodal_fields(
-    disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx.fem.Function
-) -> NodalFields:
+def nodal_fields(disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx.fem.Function) -> NodalFields:
     """Collect the owned nodal values of ρ_h, J_h and the recovered gradient of ρ_h (P1)."""
     d = disc.problem.dim
     n = disc.V.dofmap.index_map.size_local
@@ -87,9 +85,7 @@ def divergence_index(disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx
     return float(np.sqrt(num / den))
 
 
-def detailed_balance_index(
-    disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx.fem.Function
-) -> float:
+def detailed_balance_index(disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx.fem.Function) -> float:
     r""":math:`\|J_h\|_{L^2} / \|K\nabla\rho_h\|_{L^2}`: zero iff detailed balance holds."""
     flux = disc.K * ufl.grad(rho) if disc.problem.dim > 1 else disc.K * rho.dx(0)
     return float(np.sqrt(integral(ufl.inner(J, J), disc.msh) / integral(ufl.inner(flux, flux), disc.msh)))

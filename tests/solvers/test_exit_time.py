@@ -37,7 +37,11 @@ def _double_well(eps2: float, cells: int, scheme: str, comm: MPI.Comm = MPI.COMM
     """Relative error of T(−1) for the 1-D double well exit through the saddle."""
     (x,) = coordinates(1)
     p = FokkerPlanckProblem(
-        1, sp.Matrix([[1]]), eps2, Cuboid((-2.0,), (0.0,), (cells,)), loss=x**4 / 4 - x**2 / 2,
+        1,
+        sp.Matrix([[1]]),
+        eps2,
+        Cuboid((-2.0,), (0.0,), (cells,)),
+        loss=x**4 / 4 - x**2 / 2,
         absorbing=("xmax",),
     )
     disc = Discretisation(p, build_mesh(p.domain, comm), scheme=scheme)
@@ -120,7 +124,11 @@ def test_radial_ou_exit_from_disk() -> None:
     x, y = coordinates(2)
     lam, eps2 = 1.0, 0.05
     p = FokkerPlanckProblem(
-        2, sp.eye(2), eps2, Sphere((0.0, 0.0), 1.0, 0.05), loss=lam * (x**2 + y**2) / 2,
+        2,
+        sp.eye(2),
+        eps2,
+        Sphere((0.0, 0.0), 1.0, 0.05),
+        loss=lam * (x**2 + y**2) / 2,
         absorbing=("boundary",),
     )
     disc = Discretisation(p, build_mesh(p.domain), scheme="eafe")
@@ -187,7 +195,11 @@ def test_duality_forward_occupation_equals_backward_exit_time() -> None:
     # before exit from x_k equals the occupation mass of the forward problem with a unit source at x_k
     x, y = coordinates(2)
     p = FokkerPlanckProblem(
-        2, sp.eye(2), 0.1, Sphere((0.0, 0.0), 1.0, 0.1), loss=(x**2 + y**2) / 2 + x / 2,
+        2,
+        sp.eye(2),
+        0.1,
+        Sphere((0.0, 0.0), 1.0, 0.1),
+        loss=(x**2 + y**2) / 2 + x / 2,
         absorbing=("boundary",),
     )
     disc = Discretisation(p, build_mesh(p.domain), scheme="eafe")
