@@ -98,11 +98,7 @@ def mfpt_1d(
     gives the second moment :math:`E_x\tau^2`.
     """
     y = np.linspace(a, b, points)
-    qy = np.ones_like(y) if q is None else np.broadcast_to(np.asarray(q(y), float), y.shape)
-    rate = -np.asarray(drift(y), float) / (eps2 * qy)
-    phi = scipy.integrate.cumulative_simpson(rate, x=y, initial=0.0)
-    phi -= 0.5 * (phi.max() + phi.min())  # ψ(y)/ψ(z) only: centre the exponent against overflow
-    psi = np.exp(phi)
+    qy, psi = _scale_density(drift, eps2, q, y)
     fy = np.ones_like(y) if source is None else np.asarray(source(y), float)
     inner = scipy.integrate.cumulative_simpson(fy / (eps2 * qy * psi), x=y, initial=0.0)
     if reflecting_a:
@@ -112,6 +108,19 @@ def mfpt_1d(
         c = scipy.integrate.simpson(psi * inner, x=y) / scipy.integrate.simpson(psi, x=y)
         values = scipy.integrate.cumulative_simpson(psi * (c - inner), x=y, initial=0.0)
     return np.interp(np.asarray(x, float), y, values)
+
+
+def _scale_density(
+    drift: Callable[[Array], Array], eps2: float, q: Callable[[Array], Array] | None, y: Array
+) -> tuple[Array, Array]:
+    r"""``Q(y)`` and the scale density :math:`\psi = \exp(-\int b/(\varepsilon^2 Q))` on the nodes ``y``.
+
+    ψ is defined up to a constant factor (only ratios ψ(y)/ψ(z) enter): the exponent is centred
+    between its extremes against overflow.
+    """
+    qy = np.ones_like(y) if q is None else np.broadcast_to(np.asarray(q(y), float), y.shape)
+    phi = scipy.integrate.cumulative_simpson(-np.asarray(drift(y), float) / (eps2 * qy), x=y, initial=0.0)
+    return qy, np.exp(phi - 0.5 * (phi.max() + phi.min()))
 
 
 def committor_1d(
@@ -125,9 +134,7 @@ def committor_1d(
 ) -> Array:
     r"""Probability of leaving (a, b) through b: :math:`u = \int_a^x\psi / \int_a^b\psi` (see mfpt_1d)."""
     y = np.linspace(a, b, points)
-    qy = np.ones_like(y) if q is None else np.broadcast_to(np.asarray(q(y), float), y.shape)
-    phi = scipy.integrate.cumulative_simpson(-np.asarray(drift(y), float) / (eps2 * qy), x=y, initial=0.0)
-    psi = np.exp(phi - phi.max())
+    _, psi = _scale_density(drift, eps2, q, y)
     cum = scipy.integrate.cumulative_simpson(psi, x=y, initial=0.0)
     return np.interp(np.asarray(x, float), y, cum / cum[-1])
 

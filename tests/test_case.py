@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fpsolve.case import CaseError, StationaryAnalysis, TransientAnalysis, load_case, parse_case
+from tests.case_edits import DELETE, edited
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 BASE = tomllib.loads((CASES / "ou_anisotropic_2d.toml").read_text())
@@ -34,18 +35,7 @@ def test_shipped_cases_parse() -> None:
 
 
 def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(BASE)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return data
-
-
-_DELETE = object()
+    return edited(BASE, path, value)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +52,7 @@ _DELETE = object()
         (["domain", "type"], "torus", "domain.type must be one of"),
         (["boundary"], {"absorbing": ["left"]}, "absorbing boundary part\\(s\\) \\['left'\\] do not exist"),
         (["analysis"], [{"type": "stationary", "referense": "ou"}], "unknown key 'referense'"),
-        (["problem", "eps2"], _DELETE, "give either problem.eps2"),
+        (["problem", "eps2"], DELETE, "give either problem.eps2"),
     ],
 )
 def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:
@@ -129,7 +119,7 @@ def test_mutated_case_files_never_crash(path: list[Any], value: Any) -> None:
 
 
 def test_noise_factor_defines_q() -> None:
-    data = _mutated(["problem", "Q"], _DELETE)
+    data = _mutated(["problem", "Q"], DELETE)
     data["problem"]["noise_factor"] = [["1", "0"], ["0.5", "0.5"]]
     case = parse_case(data)
     assert case.problem.noise_factor.shape == (2, 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,22 +10,11 @@ import pytest
 
 from fpsolve.case import CaseError, load_case, parse_case
 from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
+from tests.case_edits import DELETE, edited
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 EXIT = tomllib.loads((CASES / "exit_time_ball.toml").read_text())
 CONC = tomllib.loads((CASES / "mass_concentration.toml").read_text())
-
-
-def _with(base: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(base)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return data
 
 
 def test_shipped_cases_parse_into_the_new_analyses() -> None:
@@ -49,17 +37,17 @@ def test_shipped_cases_parse_into_the_new_analyses() -> None:
         (EXIT, ["analysis", 0, "start_point"], [[0, 0]], "unknown key 'start_point'"),
         (EXIT, ["analysis", 0, "start_points"], [[0.0, 1.5]], "not inside the ball"),
         (EXIT, ["analysis", 0, "start_points"], [[0.0]], "start_points[0] must be a list of 2"),
-        (EXIT, ["analysis", 0, "start_points"], KeyError, "start_points must be a non-empty list"),
+        (EXIT, ["analysis", 0, "start_points"], DELETE, "start_points must be a non-empty list"),
         (EXIT, ["analysis", 0, "bound_direction"], [0, 0], "non-zero vector"),
         (EXIT, ["analysis", 0, "bound_tolerance"], -1, "must be positive"),
         (EXIT, ["boundary", "absorbing"], [], "needs [boundary] absorbing parts"),
-        (CONC, ["analysis", 0, "lambda"], KeyError, "lambda must be a finite number"),
+        (CONC, ["analysis", 0, "lambda"], DELETE, "lambda must be a finite number"),
         (CONC, ["analysis", 0, "threshold"], 1.5, "threshold must lie in (0, 1)"),
         (CONC, ["analysis", 0, "reference"], "gauss", "reference must be one of"),
         (CONC, ["analysis", 0, "n_times"], 2, "n_times must be an integer"),
         (CONC, ["analysis", 0, "t0"], 7.0, "t0 must lie in [0, t_end)"),
         (CONC, ["analysis", 0, "radius"], 1.0, "unknown key 'radius'"),
-        (CONC, ["initial"], KeyError, "needs an [initial] density"),
+        (CONC, ["initial"], DELETE, "needs an [initial] density"),
         (CONC, ["sweep", "problem.eps2"], [0.1, -0.1], "sweep point 1"),
         (CONC, ["sweep", "problem.eps2"], 0.1, "must be a non-empty list"),
         (CONC, ["sweep", "problem.eps2"], ["a"], "must be a finite number"),
@@ -71,12 +59,12 @@ def test_shipped_cases_parse_into_the_new_analyses() -> None:
 )
 def test_bad_input_is_a_case_error(base: dict, path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(CaseError) as info:
-        parse_case(_with(base, path, value))
+        parse_case(edited(base, path, value))
     assert message in str(info.value), str(info.value)
 
 
 def test_sweep_accepts_parameters_and_nested_tables() -> None:
-    data = _with(CONC, ["sweep"], {"problem": {"eps2": [0.02, 0.01]}, "k": [1.0, 2.0]})
+    data = edited(CONC, ["sweep"], {"problem": {"eps2": [0.02, 0.01]}, "k": [1.0, 2.0]})
     data["parameters"] = {"k": 1.0}
     data["problem"]["loss"] = "k*x**2/2 + y**2"
     case = parse_case(data)
