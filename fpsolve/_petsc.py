@@ -69,8 +69,17 @@ def options_prefix(prefix: str, options: Options) -> Iterator[None]:
             db.delValue(full)
 
 
-def configure(obj: Any, prefix: str, options: Options) -> None:
-    """Set ``prefix`` on a PETSc object (KSP, TS, EPS, …) and call ``setFromOptions`` with ``options``."""
+def configure(obj: Any, prefix: str, options: Options, set_up: bool = False) -> None:
+    """Set ``prefix`` on a PETSc object (KSP, TS, EPS, …) and call ``setFromOptions`` with ``options``.
+
+    PETSc reads some options only when the object is set up: a factorisation package's (``mat_mumps_*``)
+    and multigrid levels' (``mg_levels_*``, ``pc_gamg_*`` on each level) in ``PCSetUp``. ``set_up=True``
+    calls ``setUp`` while the options are still in the database, so that these reach PETSc too; it
+    needs the operators to be set. Objects set up later (a TS's inner KSP) must be used inside
+    :func:`options_prefix` instead.
+    """
     obj.setOptionsPrefix(prefix)
     with options_prefix(prefix, options):
         obj.setFromOptions()
+        if set_up:
+            obj.setUp()

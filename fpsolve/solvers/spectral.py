@@ -93,7 +93,7 @@ class SpectralSolver:
         eps.setDimensions(nev=self.nev)
         eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_REAL)
         eps.setTarget(self.target)
-        configure(eps, self.prefix, merged(EPS_DEFAULTS, self.options))
+        configure(eps, self.prefix, merged(EPS_DEFAULTS, self.options), set_up=True)
         eps.solve()
         nconv = eps.getConverged()
         if nconv < self.nev:

@@ -63,7 +63,7 @@ def solve_limited(
         ``max|F(u)|/max|u|``.
     """
     if not disc.limited:
-        ksp = make_ksp(B, prefix, options)
+        ksp = make_ksp(B, prefix, options, disc.problem.dim)
         try:
             solve(ksp, b, u, "steady solve")
         finally:
@@ -73,7 +73,8 @@ def solve_limited(
     if transpose:  # backward problems: (A − (1−ω)D)ᵀ = Aᵀ − (1−ω)D, D symmetric
         P = P.transpose()
     P.zeroRowsColumns(np.asarray(fixed_rows, dtype=PETSc.IntType), 1.0)
-    pksp = make_ksp(P, prefix, options)  # the one linear solver of the AFC solve: the caller's prefix
+    # the one linear solver of the AFC solve, under the caller's prefix
+    pksp = make_ksp(P, prefix, options, disc.problem.dim)
     try:
         solve(pksp, b, u, "steady solve")  # starting guess; the fixed rows already hold their values
         return _anderson(disc, pksp, B, b, fixed_rows, u, prefix, rtol, max_iterations)

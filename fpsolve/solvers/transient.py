@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import dolfinx
 from petsc4py import PETSc
 
-from fpsolve._petsc import Options, configure, merged
+from fpsolve._petsc import Options, merged, options_prefix
 from fpsolve.afc import zalesak_fct
 from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.log import get_logger
@@ -148,7 +148,7 @@ class TransientSolver:
                 S.scale(dt)
                 S.axpy(1.0, disc.M, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
             S.zeroRowsColumns(disc.bc_rows, 1.0)
-            self._ksp[key] = make_ksp(S, f"{self.prefix}{kind}_", self.options)
+            self._ksp[key] = make_ksp(S, f"{self.prefix}{kind}_", self.options, disc.problem.dim)
         return self._ksp[key]
 
     def _step(self, rho: dolfinx.fem.Function, dt: float) -> None:
@@ -231,20 +231,23 @@ class TransientSolver:
         ts.setMaxSteps(10**9)
         ts.setExactFinalTime(PETSc.TS.ExactFinalTime.MATCHSTEP)
         ts.setMonitor(monitor)
-        configure(ts, self.prefix, merged(TS_DEFAULTS, self.options))
+        ts.setOptionsPrefix(self.prefix)
         u = rho.x.petsc_vec.copy()
+        # the TS's inner KSP reads some options (mat_mumps_*, mg_levels_*) when set up inside ts.solve
         try:
-            for t_out in times:
-                ts.setMaxTime(t_out)
-                ts.solve(u)
-                reason = ts.getConvergedReason()
-                if reason < 0:
-                    raise SolverDivergedError(
-                        f"PETSc TS diverged at t = {ts.getTime():.6g} (reason {reason})"
-                    )
-                u.copy(rho.x.petsc_vec)
-                rho.x.scatter_forward()
-                yield t_out
+            with options_prefix(self.prefix, merged(TS_DEFAULTS, self.options)):
+                ts.setFromOptions()
+                for t_out in times:
+                    ts.setMaxTime(t_out)
+                    ts.solve(u)
+                    reason = ts.getConvergedReason()
+                    if reason < 0:
+                        raise SolverDivergedError(
+                            f"PETSc TS diverged at t = {ts.getTime():.6g} (reason {reason})"
+                        )
+                    u.copy(rho.x.petsc_vec)
+                    rho.x.scatter_forward()
+                    yield t_out
         finally:
             ts.destroy()
             for obj in (mass, op, jac, tmp, u):
