@@ -24,6 +24,7 @@ off-diagonals are upwinded, :math:`A_L = A_E - D`, and limited antidiffusion res
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,6 @@ class Discretisation:
             self.rank_Q = self._check_psd()
         rho, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         self.A = _assemble(forward_form(self.K, beta, rho, v, self.dx))
-        self.M = _assemble(ufl.inner(rho, v) * self.dx)
         self.lumped = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(v * self.dx))
         self.lumped.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         self.bc_rows = self._absorbing_rows()
@@ -182,6 +182,15 @@ class Discretisation:
         return imap.local_to_global(owned.astype(np.int32)).astype(PETSc.IntType)
 
     # -- public --------------------------------------------------------------------------------
+
+    @cached_property
+    def M(self) -> PETSc.Mat:
+        r"""Consistent mass matrix :math:`M_{ij} = \int\phi_j\phi_i`, assembled on first use.
+
+        (The stationary and exit-time solves need only the lumped mass :attr:`lumped`.)
+        """
+        rho, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        return _assemble(ufl.inner(rho, v) * self.dx)
 
     @property
     def positive(self) -> bool:

@@ -233,6 +233,8 @@ class FokkerPlanckProblem:
         ProblemError
             If an eigenvalue is below ``−rtol·max(1, max|λ|)`` at some point (the point is named).
         """
+        if points.shape[-1] and not self.Q.free_symbols & set(self.coords):
+            points = points[:, :1]  # a constant Q: one point decides
         q = self.numpy("Q")(points)  # (d, d, n)
         lam = np.linalg.eigvalsh(np.moveaxis(q, -1, 0))  # (n, d)
         scale = max(1.0, float(np.abs(lam).max(initial=0.0)))
