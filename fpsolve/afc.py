@@ -166,12 +166,15 @@ def _limit(
     template: PETSc.Vec,
     fixed: npt.NDArray[np.int64],
     entries: npt.NDArray[np.int64] | None = None,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> Array:
     """Symmetric Zalesak-type α_ij from bounds ``Q±`` and flux sums ``P±``; returns Σ_j α_ij f_ij.
 
-    ``f`` holds the fluxes of all graph entries, or of ``entries`` only (the others being zero).
+    ``f`` holds the fluxes of all graph entries, or of ``entries`` only (the others being zero; ``rows``
+    are then their rows).
     """
-    rows = graph.rows if entries is None else graph.rows[entries]
+    if entries is None:
+        rows = graph.rows
     p_plus = np.bincount(rows, weights=np.maximum(f, 0.0), minlength=graph.nrows)
     p_minus = np.bincount(rows, weights=np.minimum(f, 0.0), minlength=graph.nrows)
     r_plus = np.ones_like(p_plus)
@@ -194,22 +197,40 @@ def _limit(
     return np.bincount(rows, weights=alpha * f, minlength=graph.nrows)
 
 
-def steady_limited_correction(
-    graph: EdgeGraph, d: Array, u: PETSc.Vec, fixed: npt.NDArray[np.int64]
-) -> Array:
+class SteadyLimiter:
     r"""Limited antidiffusion for the steady AFC scheme :math:`A_L u = \sum_j \alpha_{ij}(u) f_{ij}(u)`.
 
     Raw fluxes :math:`f_{ij} = d_{ij}(u_i - u_j)` (these turn :math:`A_L` back into :math:`A`), bounds of
     Barrenechea–John–Knobloch type :math:`Q_i^\pm = q_i(u_i^{\max/\min} - u_i)`, :math:`q_i = \sum_j d_{ij}`,
-    so a local minimum can only be raised and a local maximum only lowered by the correction. Rows
-    ``fixed`` (owned local indices with prescribed values) do not restrict their fluxes. Only the entries
-    with :math:`d_{ij} > 0` carry a flux; the bounds are taken over the whole stencil.
+    so a local minimum can only be raised and a local maximum only lowered by the correction. Only the
+    entries with :math:`d_{ij} > 0` carry a flux (found once, with :math:`q`, when the limiter is made);
+    the bounds are taken over the whole stencil.
+
+    Parameters
+    ----------
+    graph
+        Edge graph of the operator.
+    d
+        Artificial diffusion :math:`d_{ij} \ge 0` at the graph's entries (not changed afterwards).
     """
-    own = u.getArray(readonly=True)
-    cols = graph.at_columns(u)
-    umax = graph.row_max(cols, own)  # the diagonal entry's column value is u_i itself
-    umin = graph.row_min(cols, own)
-    active = np.flatnonzero(d)
-    f = d[active] * (own[graph.rows[active]] - cols[active])
-    q = graph.row_sum(d)
-    return _limit(graph, f, q * (umax - own), q * (umin - own), u, fixed, active)
+
+    def __init__(self, graph: EdgeGraph, d: Array) -> None:
+        self.graph = graph
+        self._active = np.flatnonzero(d)
+        self._rows = graph.rows[self._active]
+        self._d = d[self._active]
+        self._q = graph.row_sum(d)
+
+    def __call__(self, u: PETSc.Vec, fixed: npt.NDArray[np.int64]) -> Array:
+        r"""Per-row correction :math:`\sum_j \alpha_{ij} f_{ij}` at ``u``.
+
+        ``fixed`` rows (owned local indices with prescribed values) do not restrict their fluxes.
+        """
+        graph = self.graph
+        own = u.getArray(readonly=True)
+        cols = graph.at_columns(u)
+        umax = graph.row_max(cols, own)  # the diagonal entry's column value is u_i itself
+        umin = graph.row_min(cols, own)
+        f = self._d * (own[self._rows] - cols[self._active])
+        q = self._q
+        return _limit(graph, f, q * (umax - own), q * (umin - own), u, fixed, self._active, self._rows)

@@ -35,7 +35,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fpsolve.afc import EdgeGraph, artificial_diffusion, low_order_entries
+from fpsolve.afc import EdgeGraph, SteadyLimiter, artificial_diffusion, low_order_entries
 from fpsolve.eafe import eafe_matrix
 from fpsolve.errors import ProblemError
 from fpsolve.fichera import FicheraPart, classify_boundary, reachable_facets
@@ -205,14 +205,26 @@ class Discretisation:
         """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE).
 
         For ``"afc"`` and a :attr:`limited` ``"eafe"`` the limited antidiffusion comes on top
-        (:func:`fpsolve.afc.steady_limited_correction`).
+        (:attr:`limiter`).
         """
         return self.A if self.A_L is None else self.A_L
 
+    @cached_property
+    def limiter(self) -> SteadyLimiter:
+        """The steady AFC limiter on this operator's graph (for :attr:`limited` schemes)."""
+        if self.graph is None:
+            raise ProblemError(f"scheme {self.scheme!r} has no limiter")
+        return SteadyLimiter(self.graph, self.d)
+
     def blended_operator(self, omega: float) -> PETSc.Mat:
-        r"""New matrix :math:`A - (1-\omega)D` (``omega`` = 0: :math:`A_L`, 1: :math:`A`; AFC only)."""
-        a = self.graph.entries(self.A)
-        return self.graph.matrix(self.A, low_order_entries(self.graph, a, (1.0 - omega) * self.d))
+        r"""New matrix :math:`A - (1-\omega)D = (1-\omega)A_L + \omega A` (``omega`` 0: A_L, 1: A).
+
+        For the schemes with an :attr:`A_L` (which has the nonzero pattern of :attr:`A`).
+        """
+        P = self.A_L.copy()
+        P.scale(1.0 - omega)
+        P.axpy(omega, self.A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        return P
 
     def generator(self) -> PETSc.Mat:
         r"""Matrix of :math:`-\mathcal L` (the backward generator): the transpose of :meth:`operator`."""

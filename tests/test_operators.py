@@ -9,6 +9,7 @@ import dolfinx
 import dolfinx.fem.petsc
 import ufl
 
+from fpsolve.afc import low_order_entries
 from fpsolve.diagnostics import error_L2
 from fpsolve.domain import Cuboid
 from fpsolve.mesh import build_mesh
@@ -32,6 +33,17 @@ def test_generator_is_transpose_of_forward_operator() -> None:
     At = disc.generator()
     At.axpy(-1.0, G)
     assert At.norm() <= 1e-13 * G.norm()
+
+
+def test_blended_operator_is_A_minus_scaled_artificial_diffusion() -> None:
+    """(1 − ω)A_L + ωA (PETSc axpy on the shared pattern) equals A − (1 − ω)D entry by entry."""
+    disc = Discretisation(_problem(), build_mesh(_problem().domain), scheme="afc")
+    omega = 0.3
+    P = disc.blended_operator(omega)
+    expected = low_order_entries(disc.graph, disc.graph.entries(disc.A), (1.0 - omega) * disc.d)
+    got = disc.graph.entries(P)
+    assert np.abs(got - expected).max(initial=0.0) <= 1e-14 * np.abs(expected).max()
+    assert np.abs(disc.d).max() > 0  # the blend is not trivial on this problem
 
 
 def test_lumped_mass_sums_to_area_and_mass_is_integral() -> None:

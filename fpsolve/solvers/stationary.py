@@ -24,7 +24,6 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fpsolve._petsc import Options
-from fpsolve.afc import steady_limited_correction
 from fpsolve.errors import ProblemError
 from fpsolve.log import get_logger
 from fpsolve.operators import Discretisation
@@ -118,7 +117,7 @@ class StationarySolver:
         if disc.limited:
             lo, hi = u.getOwnershipRange()
             fixed = p_rows[(p_rows >= lo) & (p_rows < hi)] - lo
-            r.array[:] -= steady_limited_correction(disc.graph, disc.d, u, fixed)
+            r.array[:] -= disc.limiter(u, fixed)
         scale = float(np.abs(disc.operator().norm(PETSc.NormType.INFINITY))) * u.norm(PETSc.NormType.INFINITY)
         residual = r.norm(PETSc.NormType.INFINITY) / scale
         B.destroy()

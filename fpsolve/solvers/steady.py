@@ -24,7 +24,6 @@ import ufl
 from petsc4py import PETSc
 
 from fpsolve._petsc import Options, configure, merged
-from fpsolve.afc import steady_limited_correction
 from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.operators import Discretisation
 from fpsolve.solvers._linear import make_ksp, solve
@@ -101,7 +100,7 @@ def _anderson(
     history: list[float] = []
 
     def residual(snes: PETSc.SNES, x: PETSc.Vec, f: PETSc.Vec) -> None:
-        g = steady_limited_correction(disc.graph, disc.d, x, fixed)
+        g = disc.limiter(x, fixed)
         g[fixed] = 0.0
         B.mult(x, defect)
         defect.array[:] = b.array + g - defect.array  # b + g(x) - Bx
