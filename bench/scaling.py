@@ -11,7 +11,7 @@ For each ``n`` in ``--sizes`` an ``n × n`` right-diagonal triangle mesh of ``[-
              A = \begin{pmatrix}2.5 & -1.5\\ -1.5 & 2.5\end{pmatrix},\
              Q = \begin{pmatrix}1 & 0.5\\ 0.5 & 0.5\end{pmatrix},\ \varepsilon^2 = 0.05,
 
-  reflecting boundaries. The linear solver is fpsolve's default (MUMPS LU, AMD ordering in 2-D) unless
+  reflecting boundaries. The linear solver is fpsolve's default (MUMPS LU, AMF ordering in 2-D) unless
   ``--petsc`` gives options, which pass through to ``StationarySolver(petsc_options=...)``;
 * a reference Poisson solve, :math:`-\Delta u = 1`, :math:`u = 0` on the boundary, P1, assembled with
   ``dolfinx.fem.petsc`` and solved with CG + GAMG, ``ksp_rtol 1e-8``.
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"# problem: anisotropic OU on [-1.5,1.5]^2, eps2={EPS2}, P1, right-diagonal triangles")
     say(
         f"# ours: schemes {' '.join(args.schemes)}; linear solver: "
-        f"{options if options else 'fpsolve default (MUMPS LU, AMD ordering in 2-D)'}"
+        f"{options if options else 'fpsolve default (MUMPS LU, AMF ordering in 2-D)'}"
     )
     say(f"# Poisson: -Δu=1, u=0 on ∂Ω, P1, {POISSON_OPTIONS}")
     say(

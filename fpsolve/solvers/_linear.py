@@ -11,13 +11,14 @@ DIRECT = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "
 
 
 def direct_options(dim: int) -> dict[str, object]:
-    """MUMPS LU; in 1-D and 2-D with the approximate minimum degree ordering (``ICNTL(7) = 0``).
+    """MUMPS LU; in 1-D and 2-D with the approximate minimum fill ordering (``ICNTL(7) = 2``).
 
-    In 2-D, MUMPS's default (METIS nested dissection) gives about 30 % less fill, but METIS itself takes
-    longer than the whole factorisation: at 10⁶ DOFs 6.6 s of an 11.5 s LU set-up, against 0.7 s of 7.6 s
-    with AMD (measured, docs/benchmarks.md). In 3-D minimum degree fills in far more: MUMPS chooses there.
+    In 2-D, MUMPS's default (METIS nested dissection) gives less fill, but METIS itself takes longer than
+    the whole factorisation: at 10⁶ DOFs 6.6 s of an 11.5 s LU set-up, against 0.7 s of 7.6 s with a
+    minimum-degree ordering (measured, docs/benchmarks.md). AMF fills in 8 % less than AMD at the same
+    cost. In 3-D minimum-degree orderings fill in far more: MUMPS chooses there.
     """
-    return {**DIRECT, "mat_mumps_icntl_7": 0} if dim <= 2 else dict(DIRECT)
+    return {**DIRECT, "mat_mumps_icntl_7": 2} if dim <= 2 else dict(DIRECT)
 
 
 def make_ksp(A: PETSc.Mat, prefix: str, options: Options | None, dim: int = 3) -> PETSc.KSP:

@@ -71,3 +71,15 @@ def test_multigrid_level_options_reach_the_smoothers() -> None:
     assert np.isfinite(x.norm())
     ksp.destroy()
     A.destroy()
+
+
+def test_default_ordering_is_amf_in_two_dimensions_only() -> None:
+    msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 16, 16)  # alive while A is used
+    A = laplacian_plus_mass(msh)
+    orderings = {}
+    for dim in (2, 3):
+        ksp = make_ksp(A, f"test_linear_order{dim}_", None, dim)
+        orderings[dim] = ksp.getPC().getFactorMatrix().getMumpsIcntl(7)
+        ksp.destroy()
+    assert orderings == {2: 2, 3: 7}  # 7: MUMPS chooses
+    A.destroy()
