@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "# setup = Discretisation (assembly, AFC graph); solve = StationarySolver.solve; ours = setup + solve"
     )
     say("# iters = AFC fixed-point iterations; resid = relative residual of the stationary equations")
-    say("# cpu% = CPU time / wall time, min over ranks and both solves (well below 100: machine was busy)")
+    say("# cpu% = CPU time / wall time, min over ranks and both solves (well below 100: other load)")
 
     # warm-up: JIT-compile every form (and load MUMPS/GAMG) on a small mesh
     prob = problem(8)
