@@ -24,7 +24,7 @@ def main(
     h_min: float = 0.0005,
     h_max: float = 0.02,
     half: float = 2.0,
-    line: float = 0.0,
+    line: float = 0.02,
     name: str = "graded_square",
 ) -> None:
     """Mesh the square with the size field above and save ``<name>.msh`` next to this script."""
