@@ -3,8 +3,13 @@
 Target size h(r) = min(max(grading * r, h_min), h_max), r = |x|: a geometric mesh around the
 collapse point w = 0 of cases/stochastic_collapse*.toml, where the drift vanishes like r and the
 noise like r^2, so the local Peclet number h|beta|/|K| ~ h/r stays O(grading) at every scale.
+With line > 0 the size is further limited to max(grading * d, line * r, h_min) near the diagonals
+w1 = +-w2 (d = distance to the nearer one): near w = 0 the noise is rank 1 along P w (P = [[0, 1],
+[1, 0]]), so a = (w1 + w2)/sqrt(2) and b = (w1 - w2)/sqrt(2) follow da = a (kappa dt + sigma dW),
+db = -b (kappa dt + sigma dW) with the same W, and |a b| = |a0 b0| exp(-sigma^2 t): the density
+concentrates on the diagonals, transversally far below the radial scale r.
 Boundary groups "xmin", "xmax", "ymin", "ymax" (as for a rectangle domain). Arguments: grading,
-h_min, h_max, half, name (the defaults made the committed file).
+h_min, h_max, half, line, name (the defaults made the committed file).
 Run with ``.venv/bin/python meshes/make_graded_square.py`` (gmsh from PyPI); the .msh is committed.
 """
 
@@ -19,6 +24,7 @@ def main(
     h_min: float = 0.0005,
     h_max: float = 0.02,
     half: float = 2.0,
+    line: float = 0.02,
     name: str = "graded_square",
 ) -> None:
     """Mesh the square with the size field above and save ``<name>.msh`` next to this script."""
@@ -40,7 +46,12 @@ def main(
                 tags.append(abs(c))
         gmsh.model.addPhysicalGroup(1, tags, k, name=side)
     field = gmsh.model.mesh.field.add("MathEval")
-    gmsh.model.mesh.field.setString(field, "F", f"Min(Max({grading}*Sqrt(x*x+y*y), {h_min}), {h_max})")
+    r = "Sqrt(x*x+y*y)"
+    size = f"Min(Max({grading}*{r}, {h_min}), {h_max})"
+    if line > 0:
+        d = "Min(Fabs(x-y), Fabs(x+y))/Sqrt(2)"
+        size = f"Min({size}, Max({grading}*{d}, {line}*{r}, {h_min}))"
+    gmsh.model.mesh.field.setString(field, "F", size)
     gmsh.model.mesh.field.setAsBackgroundMesh(field)
     for opt in ("Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature", "Mesh.MeshSizeExtendFromBoundary"):
         gmsh.option.setNumber(opt, 0)
@@ -51,4 +62,4 @@ def main(
 
 
 if __name__ == "__main__":
-    main(*(float(a) for a in sys.argv[1:5]), *sys.argv[5:6])
+    main(*(float(a) for a in sys.argv[1:6]), *sys.argv[6:7])
