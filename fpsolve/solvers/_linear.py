@@ -21,7 +21,7 @@ def direct_options(dim: int) -> dict[str, object]:
     return {**DIRECT, "mat_mumps_icntl_7": 2} if dim <= 2 else dict(DIRECT)
 
 
-def make_ksp(A: PETSc.Mat, prefix: str, options: Options | None, dim: int = 3) -> PETSc.KSP:
+def make_ksp(A: PETSc.Mat, prefix: str, options: Options | None, dim: int) -> PETSc.KSP:
     """A set-up KSP on ``A`` under ``prefix``: :func:`direct_options` unless ``options`` say otherwise.
 
     ``dim`` is the space dimension of the problem behind ``A``. The preconditioner is set up

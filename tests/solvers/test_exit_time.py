@@ -211,7 +211,7 @@ def test_duality_forward_occupation_equals_backward_exit_time() -> None:
     source.setValue(k, 1.0)
     source.assemble()
     rho = A.createVecRight()
-    ksp = make_ksp(A, "test_duality_", None)
+    ksp = make_ksp(A, "test_duality_", None, p.dim)
     solve(ksp, source, rho, "forward occupation density")
     occupation = rho.dot(disc.lumped)
     assert abs(occupation / Tk - 1) < 1e-11, (occupation, Tk)  # measured 2.8e-15

@@ -8,7 +8,10 @@ without a word.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 
 import dolfinx
 import dolfinx.fem.petsc
@@ -19,32 +22,32 @@ from petsc4py import PETSc
 from fpsolve.solvers._linear import make_ksp, solve
 
 
-def laplacian_plus_mass(msh: dolfinx.mesh.Mesh) -> PETSc.Mat:
-    """P1 matrix of ``(∇u, ∇v) + (u, v)`` on ``msh`` (nonsingular, SPD)."""
+@pytest.fixture
+def matrix() -> Iterator[PETSc.Mat]:
+    """P1 matrix of ``(∇u, ∇v) + (u, v)`` on a 16 × 16 unit square (nonsingular, SPD)."""
+    msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 16, 16)  # alive while A is used
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     A = dolfinx.fem.petsc.assemble_matrix(
         dolfinx.fem.form((ufl.inner(ufl.grad(u), ufl.grad(v)) + u * v) * ufl.dx)
     )
     A.assemble()
-    return A
+    yield A
+    A.destroy()
 
 
-def test_mumps_options_reach_the_factorisation() -> None:
-    msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 16, 16)  # alive while A is used
-    A = laplacian_plus_mass(msh)
-    ksp = make_ksp(A, "test_linear_mumps_", {"mat_mumps_icntl_7": 5, "mat_mumps_icntl_14": 40})
+def test_mumps_options_reach_the_factorisation(matrix: PETSc.Mat) -> None:
+    A = matrix
+    ksp = make_ksp(A, "test_linear_mumps_", {"mat_mumps_icntl_7": 5, "mat_mumps_icntl_14": 40}, 2)
     factor = ksp.getPC().getFactorMatrix()
     assert factor.getMumpsIcntl(7) == 5
     assert factor.getMumpsIcntl(14) == 40
     assert not PETSc.Options().hasName("test_linear_mumps_mat_mumps_icntl_7")  # removed after use
     ksp.destroy()
-    A.destroy()
 
 
-def test_multigrid_level_options_reach_the_smoothers() -> None:
-    msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 16, 16)  # alive while A is used
-    A = laplacian_plus_mass(msh)
+def test_multigrid_level_options_reach_the_smoothers(matrix: PETSc.Mat) -> None:
+    A = matrix
     options = {
         "ksp_type": "fgmres",
         "ksp_rtol": 1e-10,
@@ -52,7 +55,7 @@ def test_multigrid_level_options_reach_the_smoothers() -> None:
         "mg_levels_ksp_type": "gmres",
         "mg_levels_pc_type": "jacobi",
     }
-    ksp = make_ksp(A, "test_linear_gamg_", options)
+    ksp = make_ksp(A, "test_linear_gamg_", options, 2)
     pc = ksp.getPC()
     levels = pc.getMGLevels()
     assert levels >= 2
@@ -70,16 +73,13 @@ def test_multigrid_level_options_reach_the_smoothers() -> None:
     assert r.norm() < 1e-9 * b.norm()
     assert np.isfinite(x.norm())
     ksp.destroy()
-    A.destroy()
 
 
-def test_default_ordering_is_amf_in_two_dimensions_only() -> None:
-    msh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 16, 16)  # alive while A is used
-    A = laplacian_plus_mass(msh)
+def test_default_ordering_is_amf_in_two_dimensions_only(matrix: PETSc.Mat) -> None:
+    A = matrix
     orderings = {}
     for dim in (2, 3):
         ksp = make_ksp(A, f"test_linear_order{dim}_", None, dim)
         orderings[dim] = ksp.getPC().getFactorMatrix().getMumpsIcntl(7)
         ksp.destroy()
     assert orderings == {2: 2, 3: 7}  # 7: MUMPS chooses
-    A.destroy()
