@@ -155,7 +155,7 @@ def stationary_currents(
             from fpsolve.kwon_figure import kwon_figure
 
             fig = kwon_figure(case, disc, rho, J, rec, a.trajectory_time, out / "figures" / "kwon.png")
-            summary.setdefault("kwon_figures", []).append(str(fig))
+            summary.setdefault("kwon_figures", []).append(str(fig.relative_to(out)))
     summary["observables"]["kwon"] = obs
 
 

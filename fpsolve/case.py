@@ -9,6 +9,7 @@ keys are documented in docs/cases.md.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from fpsolve.model import SGDModel, model_from_tables
 from fpsolve.problem import FokkerPlanckProblem, eps2_from_sgd, gaussian_density, point_mass_density
 
 MAX_CELLS = 5_000_000
+#: A case name is used as a directory name: no separators, no leading dot.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
 
 SECTIONS: dict[str, set[str] | None] = {
     "problem": {"name", "loss", "drift", "Q", "noise_factor", "eps2", "eta", "batch"},
@@ -180,6 +183,8 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     params = _parameters(data.get("parameters", {}))
     prob = _table(data, "problem")
     name = _string(prob.get("name", path.stem), "problem.name")
+    if not SAFE_NAME.fullmatch(name):
+        raise CaseError(f"problem.name must be letters, digits, '_', '-' or '.' (a file name), got {name!r}")
     domain = _domain(_table(data, "domain"), path)
     dim = domain.dim
     names = ("x", "y", "z")[:dim]
@@ -233,6 +238,11 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         raise CaseError("solver.petsc must be a table of PETSc options")
     out = _table(data, "output") if "output" in data else {}
     directory = Path(_string(out.get("directory", f"out/{name}"), "output.directory"))
+    if directory.is_absolute() or ".." in directory.parts:
+        raise CaseError(
+            "output.directory must be a relative path without '..' (use -o for other places), "
+            f"got {directory}"
+        )
     figures = out.get("figures", True)
     if not isinstance(figures, bool):
         raise CaseError("output.figures must be true or false")

@@ -281,7 +281,7 @@ def run_mass_concentration(
         from fpsolve.exit_figures import concentration_figure
 
         path = concentration_figure(out / "figures" / "mass_concentration.png", record, snapshots, case.name)
-        summary.setdefault("figures", []).append(str(path))
+        summary.setdefault("figures", []).append(str(path.relative_to(out)))
 
 
 def _indicator(c: np.ndarray, r: float) -> Any:

@@ -32,7 +32,7 @@ from fpsolve.exact import (
     ou_stationary_current,
     ou_stationary_density,
 )
-from fpsolve.io import prepare_output_dir, write_fields, write_json
+from fpsolve.io import ResultDirectory, write_fields, write_json
 from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
 from fpsolve.operators import Discretisation
@@ -59,9 +59,13 @@ def ou_problem(cells: int, initial: sp.Expr | None = None) -> FokkerPlanckProble
 
 def run(out: Path, overwrite: bool, cells: int = 64) -> dict[str, Any]:
     """Solve the demo problem, write fields and ``summary.json`` under ``out``; return the summary."""
+    with ResultDirectory(out, overwrite) as staged:
+        return _run(staged.path, cells)
+
+
+def _run(out: Path, cells: int) -> dict[str, Any]:
     log = get_logger()
     comm = MPI.COMM_WORLD
-    out = prepare_output_dir(out, overwrite, comm)
     sigma = ou_stationary_covariance(A, EPS2 * Q)
     t0 = time.perf_counter()
 

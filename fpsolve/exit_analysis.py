@@ -156,7 +156,7 @@ def run_exit_time(
             from fpsolve.exit_figures import exit_time_figure
 
             path = exit_time_figure(out / "figures" / "exit_time.png", ratios, profile, a, case.name, eps2)
-            summary.setdefault("figures", []).append(str(path))
+            summary.setdefault("figures", []).append(str(path.relative_to(out)))
 
 
 def barrier(problem: FokkerPlanckProblem, nodes: np.ndarray, centre: np.ndarray, disc: Discretisation) -> Any:

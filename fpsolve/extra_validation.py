@@ -41,5 +41,6 @@ def validate_extra(
         draw, name = exit_figures.concentration_validation_figure, "validation_mass_concentration.png"
     series.append(record)
     if case.figures and disc.comm.rank == 0:
-        record["figure"] = str(draw(out / "figures" / name, record, case.name, settings.sigmas))
+        path = draw(out / "figures" / name, record, case.name, settings.sigmas)
+        record["figure"] = str(path.relative_to(out))
     return rows

@@ -31,7 +31,7 @@ from fpsolve.exact import (
     ou_stationary_current,
     ou_stationary_density,
 )
-from fpsolve.io import FieldWriter, prepare_output_dir, write_fields, write_json
+from fpsolve.io import FieldWriter, ResultDirectory, write_fields, write_json
 from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
 from fpsolve.operators import Discretisation
@@ -69,18 +69,38 @@ def log_checks(checks: list[dict[str, Any]]) -> None:
 def run_case(
     case: Case, out: Path | None = None, overwrite: bool = False, progress: bool = True
 ) -> dict[str, Any]:
-    """Run all analyses of ``case``; return the summary (also written to ``summary.json``)."""
+    """Run all analyses of ``case``; return the summary (also written to ``summary.json``).
+
+    The results appear in ``out`` (default: the case's ``output.directory``) only when the run
+    succeeds (:class:`~fpsolve.io.ResultDirectory`).
+    """
     if case.sweep:
         from fpsolve.sweep import run_sweep
 
         return run_sweep(case, out, overwrite, progress)
-    comm = MPI.COMM_WORLD
-    log = get_logger()
     t0 = time.perf_counter()
-    tm = build_mesh(case.problem.domain, comm)
+    tm = build_mesh(case.problem.domain, MPI.COMM_WORLD)
     disc = Discretisation(case.problem, tm, degree=case.degree, scheme=case.scheme)  # checks Q ⪰ 0
-    out = prepare_output_dir(out or case.output_dir, overwrite, comm)  # only once the input is valid
-    timings: dict[str, float] = {"setup": time.perf_counter() - t0}
+    setup = time.perf_counter() - t0
+    target = Path(out or case.output_dir)
+    with ResultDirectory(target, overwrite) as result:  # only once the input is valid
+        summary = run_into(case, disc, result.path, progress, setup)
+    get_logger().info(f"outputs in {target.resolve()}")
+    return summary
+
+
+def run_into(
+    case: Case, disc: Discretisation, out: Path, progress: bool = True, setup: float = 0.0
+) -> dict[str, Any]:
+    """Run all analyses of ``case`` on ``disc``, writing into the existing directory ``out``.
+
+    ``setup`` is the time already spent on the mesh and the discretisation (seconds).
+    """
+    comm = disc.comm
+    log = get_logger()
+    t0 = time.perf_counter() - setup
+    tm = disc.tagged
+    timings: dict[str, float] = {"setup": setup}
     ncells = tm.mesh.topology.index_map(tm.mesh.topology.dim).size_global
     log.info(
         f"{case.name}: {disc.num_dofs()} dofs, {ncells} cells, scheme {case.scheme}, {comm.size} rank(s)"
@@ -128,10 +148,10 @@ def run_case(
     if case.figures:
         from fpsolve.viz import plot_directory
 
-        summary["figures"] = summary.get("figures", []) + [str(p) for p in plot_directory(out, comm)]
+        made = [str(p.relative_to(out)) for p in plot_directory(out, comm)]
+        summary["figures"] = summary.get("figures", []) + made
         write_json(out / "summary.json", summary, comm)
     log_checks(summary["checks"])
-    log.info(f"outputs in {out.resolve()}")
     return summary
 
 

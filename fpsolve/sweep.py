@@ -26,8 +26,10 @@ from mpi4py import MPI
 import fpsolve
 from fpsolve.case import Case, parse_case
 from fpsolve.case_extras import sweep_override
-from fpsolve.io import prepare_output_dir, write_json
+from fpsolve.io import ResultDirectory, write_json
 from fpsolve.log import get_logger
+from fpsolve.mesh import build_mesh
+from fpsolve.operators import Discretisation
 
 
 def _label(point: dict[str, float]) -> str:
@@ -36,12 +38,20 @@ def _label(point: dict[str, float]) -> str:
 
 def run_sweep(case: Case, out: Path | None, overwrite: bool, progress: bool) -> dict[str, Any]:
     """Run every sweep point of ``case``; return (and write) the collected summary."""
-    from fpsolve.runner import log_checks, run_case
+    comm = MPI.COMM_WORLD
+    target = Path(out or case.output_dir)
+    with ResultDirectory(target, overwrite, comm) as staged:
+        result = _sweep_into(case, staged.path, progress)
+    get_logger().info(f"outputs in {target.resolve()}")
+    return result
+
+
+def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
+    from fpsolve.runner import log_checks, run_into
 
     comm = MPI.COMM_WORLD
     log = get_logger()
     t0 = time.perf_counter()
-    out = prepare_output_dir(out or case.output_dir, overwrite, comm)
     names = list(case.sweep[0])
     result: dict[str, Any] = {
         "case": case.name,
@@ -52,11 +62,15 @@ def run_sweep(case: Case, out: Path | None, overwrite: bool, progress: bool) -> 
         "runs": [],
         "checks": [],
     }
-    write_json(out / "summary.json", result, comm)  # marks the directory as an fpsolve result early
     for k, point in enumerate(case.sweep):
         log.info(f"sweep run {k + 1}/{len(case.sweep)}: {_label(point)}")
         sub = parse_case(sweep_override(case.raw, point), case.path)
-        summary = run_case(sub, out / f"run{k:02d}", overwrite=False, progress=progress)
+        run_dir = out / f"run{k:02d}"
+        if comm.rank == 0:
+            run_dir.mkdir()
+        comm.Barrier()
+        disc = Discretisation(sub.problem, build_mesh(sub.problem.domain, comm), sub.degree, sub.scheme)
+        summary = run_into(sub, disc, run_dir, progress)
         result["runs"].append({"values": point, "directory": f"run{k:02d}", "summary": summary})
         result["checks"] += [dict(c, name=f"[{_label(point)}] {c['name']}") for c in summary["checks"]]
     result["fits"] = sweep_fits(result["runs"])
@@ -64,7 +78,7 @@ def run_sweep(case: Case, out: Path | None, overwrite: bool, progress: bool) -> 
     if case.figures and comm.rank == 0:
         from fpsolve.exit_figures import sweep_figures
 
-        result["figures"] = [str(p) for p in sweep_figures(out, result["fits"], case.name)]
+        result["figures"] = [str(p.relative_to(out)) for p in sweep_figures(out, result["fits"], case.name)]
     write_json(out / "summary.json", result, comm)
     log.info("sweep checks:")
     log_checks(result["checks"])
@@ -73,7 +87,6 @@ def run_sweep(case: Case, out: Path | None, overwrite: bool, progress: bool) -> 
             k: v for k, v in fit.items() if k.startswith("slope") or k in ("barrier", "predicted_slope")
         }
         log.info(f"sweep fit ({kind}): {slopes}")
-    log.info(f"outputs in {out.resolve()}")
     return result
 
 

@@ -38,7 +38,7 @@ from fpsolve.case_extras import ExitTimeAnalysis, MassConcentrationAnalysis
 from fpsolve.diagnostics import integral, moments
 from fpsolve.errors import ProblemError
 from fpsolve.eta_sweep import eta_sweep, log_sweep, sweep_figure, sweep_observables
-from fpsolve.io import prepare_output_dir, write_json
+from fpsolve.io import ResultDirectory, write_json
 from fpsolve.log import get_logger
 from fpsolve.mesh import build_mesh
 from fpsolve.montecarlo import CHUNK, EulerMaruyama, Moments, current_circulation, simulate_moments
@@ -85,11 +85,25 @@ def validate_case(
     """
     comm = MPI.COMM_WORLD
     log = get_logger()
-    settings = case.validate
     truth = mc_problem or case.problem
     sample = initial_sampler(truth) if truth.initial is not None else None
     disc = Discretisation(case.problem, build_mesh(case.problem.domain, comm), case.degree, case.scheme)
-    out = prepare_output_dir(out or Path(str(case.output_dir) + "_validation"), overwrite, comm)
+    target = Path(out or Path(str(case.output_dir) + "_validation"))
+    with ResultDirectory(target, overwrite, comm) as staged:
+        result = _validate_into(case, disc, truth, sample, staged.path)
+    log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {target.resolve()}")
+    return result
+
+
+def _validate_into(
+    case: Case,
+    disc: Discretisation,
+    truth: FokkerPlanckProblem,
+    sample: Any,
+    out: Path,
+) -> dict[str, Any]:
+    comm = disc.comm
+    settings = case.validate
     t0 = time.perf_counter()
     checks: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
@@ -169,12 +183,12 @@ def validate_case(
         log_sweep(result["sgd"])
     write_json(out / "validation.json", result, comm)
     if comm.rank == 0 and case.figures and any("fe_mean" in s for s in series):
-        result["figure"] = str(_figure(series, out / "figures" / "validation.png", case.name))
+        path = _figure(series, out / "figures" / "validation.png", case.name)
+        result["figure"] = str(path.relative_to(out))
         if "sgd" in result:
             target = out / "figures" / "sgd_eta_sweep.png"
-            result["sgd_figure"] = str(sweep_figure(result["sgd"], case, target))
+            result["sgd_figure"] = str(sweep_figure(result["sgd"], case, target).relative_to(out))
     log_checks(checks)
-    log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {out.resolve()}")
     return result
 
 

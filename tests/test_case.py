@@ -53,6 +53,9 @@ def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
         (["boundary"], {"absorbing": ["left"]}, "absorbing boundary part\\(s\\) \\['left'\\] do not exist"),
         (["analysis"], [{"type": "stationary", "referense": "ou"}], "unknown key 'referense'"),
         (["problem", "eps2"], DELETE, "give either problem.eps2"),
+        (["problem", "name"], "../../../x", "problem.name must be"),
+        (["output", "directory"], "../../elsewhere", "output.directory must be a relative path"),
+        (["output", "directory"], "/tmp/elsewhere", "output.directory must be a relative path"),
     ],
 )
 def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:

@@ -48,6 +48,21 @@ def test_existing_output_is_refused_with_one_line(tmp_path: Path) -> None:
     assert (out / "data.csv").read_text() == "1,2,3\n"
 
 
+@pytest.mark.serial
+def test_overwrite_into_the_working_directory_keeps_user_files(tmp_path: Path) -> None:
+    """Issue 17, reproduction 1: ``cd proj && fpsolve … -o . --overwrite`` with a foreign summary.json."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "summary.json").write_text("{}")
+    (proj / "notes.txt").write_text("n")
+    cmd = [mpiexec(), "-n", "2", *FPSOLVE, "demo", "-o", ".", "--overwrite"]
+    proc = subprocess.run(cmd, cwd=proj, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "holds no fpsolve result" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+    assert sorted(p.name for p in proj.iterdir()) == ["notes.txt", "summary.json"]
+
+
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
