@@ -15,11 +15,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fpsolve  # noqa: E402,F401
-from fpsolve import demo  # noqa: E402
-from fpsolve.diagnostics import observed_orders  # noqa: E402
-from tests.solvers.test_stationary import _errors, phase_space  # noqa: E402
-from tests.solvers.test_steady import mms_errors  # noqa: E402
-from tests.solvers.test_transient import _evolve  # noqa: E402
+from fpsolve import testing  # noqa: E402
+from fpsolve.discretisation.functionals import observed_orders  # noqa: E402
+from tests.unit.solvers.test_stationary import _errors, phase_space  # noqa: E402
+from tests.unit.solvers.test_boundary_value import mms_errors  # noqa: E402
+from tests.unit.solvers.test_transient import _evolve  # noqa: E402
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -76,7 +76,7 @@ def main() -> None:
     rows = []
     for scheme in ("afc", "galerkin", "upwind"):
         cells = [32, 64, 128]
-        e = _errors(demo.ou_problem, demo.A, demo.EPS2 * demo.Q, demo.MU, cells, scheme)
+        e = _errors(testing.ou_problem, testing.A, testing.EPS2 * testing.Q, testing.MU, cells, scheme)
         h = [1 / n for n in cells]
         rows.append(
             [
@@ -95,8 +95,8 @@ def main() -> None:
     )
 
     rows = []
-    from fpsolve.mesh import build_mesh
-    from fpsolve.operators import Discretisation
+    from fpsolve.discretisation.mesh import build_mesh
+    from fpsolve.discretisation.operators import Discretisation
     from fpsolve.solvers.stationary import StationarySolver
 
     for gamma in (0.5, 0.1, 0.01):

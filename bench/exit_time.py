@@ -1,7 +1,7 @@
 """Exit-time and exponential-fitting tables for docs/numerics.md (section "Exit times").
 
 Run from the repository root: ``.venv/bin/python bench/exit_time.py`` (about a minute, serial).
-Problem definitions as in tests/solvers/test_exit_time.py and tests/solvers/test_stationary.py.
+Problem definitions as in tests/unit/solvers/test_exit_time.py and tests/unit/solvers/test_stationary.py.
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from accuracy import table  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 import fpsolve  # noqa: E402,F401
-from fpsolve import demo  # noqa: E402
-from fpsolve.diagnostics import error_L2, observed_orders  # noqa: E402
-from fpsolve.domain import Sphere  # noqa: E402
+from fpsolve import testing  # noqa: E402
+from fpsolve.discretisation.functionals import error_L2, observed_orders  # noqa: E402
+from fpsolve.problem.domain import Sphere  # noqa: E402
 from fpsolve.errors import SolverDivergedError  # noqa: E402
-from fpsolve.exact import radial_exit_time  # noqa: E402
-from fpsolve.mesh import build_mesh  # noqa: E402
-from fpsolve.operators import Discretisation  # noqa: E402
-from fpsolve.problem import FokkerPlanckProblem, coordinates  # noqa: E402
+from fpsolve.problem.exact import radial_exit_time  # noqa: E402
+from fpsolve.discretisation.mesh import build_mesh  # noqa: E402
+from fpsolve.discretisation.operators import Discretisation  # noqa: E402
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates  # noqa: E402
 from fpsolve.solvers.exit_time import ExitTimeSolver  # noqa: E402
-from fpsolve.symbolic import to_ufl  # noqa: E402
-from tests.solvers.test_exit_time import _double_well  # noqa: E402
-from tests.solvers.test_stationary import _errors  # noqa: E402
+from fpsolve.discretisation.symbolic import to_ufl  # noqa: E402
+from tests.unit.solvers.test_exit_time import _double_well  # noqa: E402
+from tests.unit.solvers.test_stationary import _errors  # noqa: E402
 
 
 def fmt(values: list[float]) -> str:
@@ -110,17 +110,17 @@ def anisotropic_stationary() -> None:
     """EAFE vs AFC on stationary OU densities with isotropic, diagonal and cross-correlated Q."""
     rows = []
     cells = [32, 64, 128]
-    for name, Q in (("I", np.eye(2)), ("diag(1, 0.5)", np.diag([1.0, 0.5])), ("[[1,.5],[.5,.5]]", demo.Q)):
+    for name, Q in (("I", np.eye(2)), ("diag(1, 0.5)", np.diag([1.0, 0.5])), ("[[1,.5],[.5,.5]]", testing.Q)):
 
         def make(n: int, Q: np.ndarray = Q) -> FokkerPlanckProblem:
-            from fpsolve.domain import Cuboid
+            from fpsolve.problem.domain import Cuboid
 
-            xs = sp.Matrix(coordinates(2)) - sp.Matrix(demo.MU)
+            xs = sp.Matrix(coordinates(2)) - sp.Matrix(testing.MU)
             box = Cuboid((-1.2, -1.2), (1.2, 1.2), (n, n))
-            return FokkerPlanckProblem(2, sp.Matrix(Q), demo.EPS2, box, drift=-sp.Matrix(demo.A) * xs)
+            return FokkerPlanckProblem(2, sp.Matrix(Q), testing.EPS2, box, drift=-sp.Matrix(testing.A) * xs)
 
         for scheme in ("eafe", "afc"):
-            e = _errors(make, demo.A, demo.EPS2 * Q, demo.MU, cells, scheme)
+            e = _errors(make, testing.A, testing.EPS2 * Q, testing.MU, cells, scheme)
             orders = observed_orders([1 / n for n in cells], e[:, 0])
             order_text = ", ".join(f"{o:.2f}" for o in orders)
             rows.append([name, scheme, fmt(list(e[:, 0])), order_text, f"{e[:, 2].min():.1e}"])

@@ -20,10 +20,10 @@ import sympy as sp
 from mpi4py import MPI
 
 import fpsolve  # noqa: F401
-from fpsolve import demo
-from fpsolve.domain import Cuboid, MeshFile
-from fpsolve.montecarlo import EulerMaruyama, simulate_moments
-from fpsolve.problem import FokkerPlanckProblem, coordinates
+from fpsolve import testing
+from fpsolve.problem.domain import Cuboid, MeshFile
+from fpsolve.sde.montecarlo import EulerMaruyama, simulate_moments
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 
 def rate(em: EulerMaruyama, start: object, particles: int, steps: int) -> tuple[float, float, float]:
@@ -57,7 +57,7 @@ def main() -> None:
         return np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
 
     rows = [
-        ("OU, constant Q, reflecting box", demo.ou_problem(2), gauss),
+        ("OU, constant Q, reflecting box", testing.ou_problem(2), gauss),
         ("rank-1 state-dependent Q, reflecting box", rank1, gauss),
         ("Brownian, annulus mesh, absorbing + bridge", annulus, ring),
     ]

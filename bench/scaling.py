@@ -52,12 +52,12 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fpsolve.domain import Cuboid
+from fpsolve.problem.domain import Cuboid
 from fpsolve.errors import FpsolveError
 from fpsolve.log import configure as configure_logging
-from fpsolve.mesh import TaggedMesh, build_mesh
-from fpsolve.operators import Discretisation
-from fpsolve.problem import FokkerPlanckProblem, coordinates
+from fpsolve.discretisation.mesh import TaggedMesh, build_mesh
+from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.stationary import StationarySolver
 
 LO, HI = (-1.5, -1.5), (1.5, 1.5)

@@ -14,9 +14,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 import fpsolve
+
+#: The case ``fpsolve demo`` runs (also ``cases/ou_anisotropic_2d.toml``, a link to it).
+DEMO_CASE = Path(str(files("fpsolve.cases") / "ou_anisotropic_2d.toml"))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,10 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("case", type=Path)
     plot = sub.add_parser("plot", help="figures from the outputs in DIR (no re-solve)")
     plot.add_argument("directory", type=Path)
-    demo = sub.add_parser("demo", help="solve the 2-D anisotropic OU demo problem and check it")
+    demo = sub.add_parser("demo", help="run the packaged case ou_anisotropic_2d.toml and check it")
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo"), help="output directory")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier fpsolve result there")
-    demo.add_argument("--cells", type=int, default=64, help="cells per side (default 64)")
     return parser
 
 
@@ -86,36 +89,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
+    from fpsolve.cases.commands import plot_directory, run_case
+    from fpsolve.cases.info import case_info
+    from fpsolve.cases.schema import load_case
+    from fpsolve.cases.validate import validate_case
     from fpsolve.log import get_logger
 
     log = get_logger()
-    if args.command == "demo":
-        from fpsolve import demo
-
-        summary = demo.run(args.output, args.overwrite, args.cells)
-        return 0 if all(c["passed"] for c in summary["checks"]) else 1
     if args.command == "plot":
-        from fpsolve.viz import plot_directory
-
         for path in plot_directory(args.directory):
             log.info(str(path))
         return 0
-    from fpsolve.case import load_case
-
-    case = load_case(args.case)
+    case = load_case(DEMO_CASE if args.command == "demo" else args.case)
     if args.command == "info":
-        from fpsolve.info import case_info
-
         report = case_info(case)
         for key, value in report.items():
             log.info(f"{key:28s} {json.dumps(value, ensure_ascii=False)}")
         return 0
     if args.command == "validate":
-        from fpsolve.validate import validate_case
-
         return 0 if validate_case(case, args.output, args.overwrite)["passed"] else 1
-    from fpsolve.runner import run_case
-
     summary = run_case(case, args.output, args.overwrite, progress=not quiet)
     return 0 if all(c["passed"] for c in summary["checks"]) else 1
 

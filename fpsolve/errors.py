@@ -17,3 +17,7 @@ class MeshError(FpsolveError):
 
 class SolverDivergedError(FpsolveError):
     """A PETSc/SLEPc solver did not converge; the message carries PETSc's reason."""
+
+
+class CaseError(FpsolveError):
+    """The case file is malformed: unknown key, wrong type or bad expression."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from mpi4py import MPI
 
@@ -41,3 +42,17 @@ def get_logger() -> logging.Logger:
     if not _CONFIGURED:
         configure()
     return logging.getLogger("fpsolve")
+
+
+def progress_bar(comm: MPI.Comm, enabled: bool) -> Any:
+    """A rich progress bar on rank 0 (None elsewhere or when ``enabled`` is false)."""
+    if not enabled or comm.rank != 0:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("t = {task.completed:.4g}"),
+        TimeRemainingColumn(),
+    )

@@ -1,4 +1,4 @@
-"""Script for tests/test_parallel.py: prints solver results as JSON, to compare across rank counts."""
+"""Script for tests/integration/test_parallel.py: prints solver results as JSON, to compare across rank counts."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import ufl
 from mpi4py import MPI
 
 import fpsolve  # noqa: F401
-from fpsolve import currents, demo
-from fpsolve.diagnostics import integral, moments
-from fpsolve.mesh import build_mesh
-from fpsolve.operators import Discretisation
-from fpsolve.problem import gaussian_density
+from fpsolve import testing
+from fpsolve.analyses import current_fields as currents
+from fpsolve.discretisation.functionals import integral, moments
+from fpsolve.discretisation.mesh import build_mesh
+from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.fokker_planck import gaussian_density
 from fpsolve.solvers.stationary import StationarySolver
 from fpsolve.solvers.transient import TransientSolver
 
@@ -22,7 +23,7 @@ from fpsolve.solvers.transient import TransientSolver
 def main() -> None:
     """Stationary AFC and transient FCT runs of the demo problem; rank 0 prints the numbers."""
     out: dict[str, object] = {}
-    p = demo.ou_problem(40)
+    p = testing.ou_problem(40)
     disc = Discretisation(p, build_mesh(p.domain))
     res = StationarySolver(disc).solve()
     mean, cov = moments(res.rho, disc.msh, 2)
@@ -42,7 +43,7 @@ def main() -> None:
         *circ,
     ]
 
-    tp = demo.ou_problem(40, initial=gaussian_density([0.6, 0.3], 0.02 * np.eye(2)))
+    tp = testing.ou_problem(40, initial=gaussian_density([0.6, 0.3], 0.02 * np.eye(2)))
     tdisc = Discretisation(tp, disc.tagged)
     rho = tdisc.interpolate(tp.initial)
     rho.x.array[:] /= tdisc.mass(rho)

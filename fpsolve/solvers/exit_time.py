@@ -14,7 +14,8 @@ and :math:`\mathrm{sd}(\tau) = \sqrt{T_2 - T^2}`, :math:`E_{\rho_0}\tau = \int T
 Discretely each is :math:`B^T u = b` with :math:`B` the forward operator of the discretisation's
 scheme (:meth:`Discretisation.generator`), so forward and backward problems are exactly adjoint;
 right-hand sides use the lumped mass :math:`m_i = \int\phi_i` (:math:`b_i = m_i`, :math:`2m_iT_i`).
-Dirichlet rows sit only on the absorbing facets the process can reach (Fichera, :mod:`fpsolve.fichera`).
+Dirichlet rows sit only on the absorbing facets the process can reach (Fichera,
+:mod:`fpsolve.discretisation.fichera`).
 
 Use ``scheme="eafe"`` for small ε: its transpose is an M-matrix (T ≥ 0, 0 ≤ u ≤ 1) and it resolves
 the :math:`e^{L/\varepsilon^2}` growth of T (1-D double well, ε² = 0.02, 64 cells: relative error
@@ -34,14 +35,14 @@ import dolfinx
 import ufl
 from petsc4py import PETSc
 
-from fpsolve._petsc import Options
-from fpsolve.diagnostics import integral
+from fpsolve.discretisation.fichera import FicheraPart
+from fpsolve.discretisation.functionals import integral
+from fpsolve.discretisation.operators import Discretisation
+from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import ProblemError
-from fpsolve.fichera import FicheraPart
 from fpsolve.log import get_logger
-from fpsolve.operators import Discretisation
-from fpsolve.solvers.steady import solve_limited
-from fpsolve.symbolic import to_ufl
+from fpsolve.solvers.boundary_value import solve_limited
+from fpsolve.solvers.options import Options
 
 
 class ExitTimeSolver:
@@ -52,8 +53,9 @@ class ExitTimeSolver:
     disc
         Discretisation of a problem with at least one absorbing part (``scheme="eafe"`` recommended).
     petsc_options, prefix, rtol, max_iterations
-        As for :func:`fpsolve.solvers.steady.solve_limited` (the last two matter only for a
-        :attr:`~fpsolve.operators.Discretisation.limited` scheme; ``iterations`` holds the count of the
+        As for :func:`fpsolve.solvers.boundary_value.solve_limited` (the last two matter only for a
+        :attr:`~fpsolve.discretisation.operators.Discretisation.limited` scheme; ``iterations`` holds the
+        count of the
         last solve).
 
     Raises
@@ -64,7 +66,8 @@ class ExitTimeSolver:
     Examples
     --------
     ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V``
-    (nodal values in ``T.x.array``; ``fpsolve.diagnostics.point_value(T, x0)`` evaluates it at a
+    (nodal values in ``T.x.array``; ``fpsolve.discretisation.functionals.point_value(T, x0)`` evaluates it
+    at a
     point); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
     ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float,
     ``rho0`` a sympy expression of the coordinates) give the rest; ``solver.boundary_classes()`` says

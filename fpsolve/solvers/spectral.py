@@ -21,9 +21,9 @@ import numpy as np
 import dolfinx
 from slepc4py import SLEPc
 
-from fpsolve._petsc import Options, configure, merged
+from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import ProblemError, SolverDivergedError
-from fpsolve.operators import Discretisation
+from fpsolve.solvers.options import Options, configure, merged
 
 EPS_DEFAULTS: dict[str, object] = {
     "eps_type": "krylovschur",

@@ -8,7 +8,7 @@ replace the equation of one node ``p`` by :math:`\rho_p = 1` (eliminated symmetr
 normalise afterwards by :math:`\sum_i m_i\rho_i`. For the AFC scheme the pinned :math:`A_L` is a
 nonsingular M-matrix and the nonlinear limited problem
 :math:`A_L\rho = \sum_j\alpha_{ij}(\rho)f_{ij}(\rho)` is solved by the accelerated defect correction
-of :func:`fpsolve.solvers.steady.solve_limited`. The pinned node is the minimiser of L (or of
+of :func:`fpsolve.solvers.boundary_value.solve_limited`. The pinned node is the minimiser of L (or of
 ``|β|``); if the computed density there is below ``1e-3·max ρ`` the solve is repeated pinned at the
 maximiser.
 """
@@ -23,11 +23,11 @@ import dolfinx
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fpsolve._petsc import Options
+from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import ProblemError
 from fpsolve.log import get_logger
-from fpsolve.operators import Discretisation
-from fpsolve.solvers.steady import solve_limited
+from fpsolve.solvers.boundary_value import solve_limited
+from fpsolve.solvers.options import Options
 
 
 @dataclass

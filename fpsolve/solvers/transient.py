@@ -8,7 +8,8 @@ Two integrators:
     * ``galerkin``: :math:`(M + \Delta t A)\rho^{n+1} = M\rho^n`;
     * ``upwind`` and (M-matrix) ``eafe``: :math:`(M_L + \Delta t A_L)\rho^{n+1} = M_L\rho^n` — so
       :math:`\rho^{n+1} \ge 0` unconditionally;
-    * ``afc`` (and :attr:`~fpsolve.operators.Discretisation.limited` ``eafe``, with its fitted A):
+    * ``afc`` (and :attr:`~fpsolve.discretisation.operators.Discretisation.limited` ``eafe``, with its
+    fitted A):
       linearised FEM-FCT (Kuzmin): the upwind step gives :math:`\rho^L`, the Galerkin step
       :math:`\rho^H`; the antidiffusive fluxes
       :math:`f_{ij} = m_{ij}(\Delta\rho^H_i - \Delta\rho^H_j) + \Delta t\,d_{ij}(\rho^H_i - \rho^H_j)`
@@ -31,12 +32,12 @@ from dataclasses import dataclass
 import dolfinx
 from petsc4py import PETSc
 
-from fpsolve._petsc import Options, merged, options_prefix
-from fpsolve.afc import zalesak_fct
+from fpsolve.discretisation.afc import zalesak_fct
+from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.log import get_logger
-from fpsolve.operators import Discretisation
-from fpsolve.solvers._linear import make_ksp, solve
+from fpsolve.solvers.linear import make_ksp, solve
+from fpsolve.solvers.options import Options, merged, options_prefix
 
 METHODS = ("beuler", "ts")
 

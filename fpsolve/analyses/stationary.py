@@ -1,0 +1,145 @@
+r"""The ``stationary`` analysis: the normalised stationary density ρ∞ and its current J∞ = βρ∞ − K∇ρ∞.
+
+Checks: mass = 1, positivity (positive schemes) and, with ``reference = "ou"`` (linear drift,
+constant Q), the relative L² errors of ρ against the exact Gaussian N(μ, Σ) (Σ from the Lyapunov
+equation) and of J against the exact current — or, where the exact current vanishes (detailed
+balance, AK = KAᵀ), |J_h| relative to the drift flux |βρ|. ``validate``: FE moments and test-function
+integrals at ``validate.t_stationary`` and the circulation of J against Monte Carlo
+(:mod:`fpsolve.analyses.moment_validation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+import ufl
+
+from fpsolve.analyses.base import (
+    MASS_TOL,
+    POSITIVITY_TOL,
+    Analysis,
+    Context,
+    FieldSeries,
+    Result,
+    Validation,
+    check,
+    reference_key,
+    register,
+)
+from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
+from fpsolve.discretisation.functionals import error_L2, moments
+from fpsolve.discretisation.symbolic import to_ufl
+from fpsolve.errors import ProblemError
+from fpsolve.output.density_figures import density_figure
+from fpsolve.problem.exact import (
+    linear_drift,
+    ou_stationary_covariance,
+    ou_stationary_current,
+    ou_stationary_density,
+)
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.sde.montecarlo import initial_sampler
+from fpsolve.tables import number
+
+__all__ = ["StationaryAnalysis"]
+
+
+@register
+@dataclass(frozen=True)
+class StationaryAnalysis(Analysis):
+    """Stationary density and current; ``reference="ou"`` compares with the exact Gaussian.
+
+    The tolerances bound the relative L2 errors of ρ and J against the reference.
+    """
+
+    kind = "stationary"
+    keys = frozenset({"type", "reference", "rho_tolerance", "current_tolerance"})
+
+    reference: str | None = None
+    rho_tolerance: float = 0.05
+    current_tolerance: float = 0.3
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
+        """Validate a ``stationary`` table."""
+        tol = {
+            key: number(table[key], f"{where}.{key}", positive=True)
+            for key in ("rho_tolerance", "current_tolerance")
+            if key in table
+        }
+        return cls(reference_key(table, where), **tol)
+
+    def run(self, ctx: Context) -> Result:
+        """Solve for ρ∞, J∞; moments, extremes and the checks."""
+        disc, problem = ctx.disc, ctx.problem
+        res = ctx.stationary
+        rho = res.rho
+        rho.name = "rho_stationary"
+        J = disc.current(rho, name="J_stationary")
+        mean, cov = moments(rho, disc.msh, problem.dim)
+        rmin, rmax = disc.minimum(rho), disc.maximum(rho)
+        observables = {
+            "mean": mean.tolist(),
+            "covariance": cov.tolist(),
+            "min": rmin,
+            "max": rmax,
+            "afc_iterations": res.iterations,
+            "pinned_dof": res.pinned_dof,
+        }
+        checks = [check("stationary: mass", disc.mass(rho), 1.0, MASS_TOL)]
+        if disc.positive:
+            checks.append(check("stationary: min rho / max rho", min(rmin, 0.0) / rmax, 0.0, POSITIVITY_TOL))
+        if self.reference == "ou":
+            checks += self._ou_checks(ctx, rho, J)
+        fields = [FieldSeries("rho_stationary", [(0.0, rho)]), FieldSeries("J_stationary", [(0.0, J)])]
+        return Result({"stationary": observables}, checks, fields)
+
+    def _ou_checks(self, ctx: Context, rho: Any, J: Any) -> list[dict[str, Any]]:
+        disc, problem = ctx.disc, ctx.problem
+        A, mu, K = linear_drift(problem)
+        sigma = ou_stationary_covariance(A, K)
+        x = ufl.SpatialCoordinate(disc.msh)
+        rho_ex = to_ufl(ou_stationary_density(mu, sigma), x, problem.coords)
+        J_ex = to_ufl(ou_stationary_current(A, K, mu), x, problem.coords)
+        checks = [
+            check(
+                "stationary: rel. L2 error of rho vs N(mu, Sigma)",
+                error_L2(rho, rho_ex, disc.msh, True),
+                0.0,
+                self.rho_tolerance,
+            )
+        ]
+        # detailed balance (AK = KAᵀ) makes the exact current 0: measure J against the drift flux βρ
+        flux = error_L2(disc.beta * rho_ex, 0 * rho_ex * disc.beta, disc.msh)
+        if np.abs(A @ K - K @ A.T).max() <= 1e-12 * np.abs(A @ K).max():
+            name, err = (
+                "stationary: |J| / |beta rho| (detailed balance: exact J = 0)",
+                error_L2(J, 0 * J, disc.msh) / flux,
+            )
+        else:
+            name, err = "stationary: rel. L2 error of J vs exact current", error_L2(J, J_ex, disc.msh, True)
+        checks.append(check(name, err, 0.0, self.current_tolerance))
+        return checks
+
+    def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
+        """Moments at ``validate.t_stationary`` and circulation of J against Monte Carlo."""
+        settings = ctx.settings
+        if settings.t_stationary is None:
+            raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
+        rho_inf = ctx.stationary.rho
+        fe = FrameRecorder(ctx.disc, settings)
+        fe.record(settings.t_stationary, rho_inf)
+        dt = settings.dt or 1e-3
+        centre = fe.frames[settings.t_stationary][0]
+        circulation = circulation_checks(ctx, rho_inf, truth, initial_sampler(truth), centre, dt)
+        return compare_with_paths(ctx, truth, "stationary", fe, dt, circulation)
+
+    @classmethod
+    def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
+        """``figures/stationary_density.png``: ρ∞ with streamlines of J∞ (rank 0)."""
+        return density_figure(out, "stationary", f"{title}: stationary")

@@ -1,0 +1,181 @@
+r"""The ``transient`` analysis: ρ(t) from the initial density, recorded at ``output_times``.
+
+Backward Euler with flux-corrected transport (``method = "beuler"``) or PETSc TS (``method = "ts"``),
+:class:`~fpsolve.solvers.transient.TransientSolver`. Checks: mass conservation over all steps
+(reflecting boundaries), positivity (positive schemes) and, with ``reference = "ou"``, the mean and
+covariance at each output time against the exact OU moments from the FE initial moments.
+``validate``: FE moments and test-function integrals at the output times against Monte Carlo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from fpsolve.analyses.base import (
+    MASS_TOL,
+    POSITIVITY_TOL,
+    Analysis,
+    Context,
+    FieldSeries,
+    Result,
+    Validation,
+    check,
+    reference_key,
+    register,
+)
+from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
+from fpsolve.discretisation.functionals import moments
+from fpsolve.discretisation.operators import Discretisation
+from fpsolve.errors import CaseError
+from fpsolve.log import progress_bar
+from fpsolve.output.density_figures import density_figure, observables_figure
+from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.solvers.transient import TransientSolver
+from fpsolve.tables import number, vector
+
+__all__ = ["TransientAnalysis", "initial_density"]
+
+METHODS = ("beuler", "ts")
+
+
+def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
+    """The problem's initial density interpolated and normalised to mass 1."""
+    rho = disc.interpolate(disc.problem.initial, name=name)
+    rho.x.array[:] /= disc.mass(rho)
+    rho.x.scatter_forward()
+    return rho
+
+
+def parse_time_stepping(table: Mapping[str, Any], where: str) -> tuple[float, float]:
+    """``t_end`` and ``dt`` of a time-dependent analysis (at most 1e6 steps)."""
+    t_end = number(table.get("t_end"), f"{where}.t_end", positive=True)
+    dt = number(table.get("dt"), f"{where}.dt", positive=True)
+    if t_end / dt > 1e6:
+        raise CaseError(f"{where}: t_end/dt = {t_end / dt:.3g} steps is more than 1e6")
+    return t_end, dt
+
+
+@register
+@dataclass(frozen=True)
+class TransientAnalysis(Analysis):
+    """Evolution from the initial density to ``t_end``, recorded at ``output_times``."""
+
+    kind = "transient"
+    keys = frozenset({"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"})
+
+    t_end: float
+    dt: float
+    method: str = "beuler"
+    output_times: tuple[float, ...] = ()
+    reference: str | None = None
+    moment_tolerance: float = 0.05
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
+        """Validate a ``transient`` table."""
+        if problem.initial is None:
+            raise CaseError("a transient analysis needs an [initial] density")
+        t_end, dt = parse_time_stepping(table, where)
+        method = table.get("method", "beuler")
+        if method not in METHODS:
+            raise CaseError(f"{where}.method must be 'beuler' or 'ts', got {method!r}")
+        times = vector(table.get("output_times", [t_end]), f"{where}.output_times")
+        if any(b <= a for a, b in zip((0.0, *times), times, strict=False)) or times[-1] > t_end * (1 + 1e-12):
+            raise CaseError(f"{where}.output_times must increase within (0, t_end]")
+        tol = {}
+        if "moment_tolerance" in table:
+            tol["moment_tolerance"] = number(table["moment_tolerance"], f"{where}.moment_tolerance", True)
+        return cls(t_end, dt, method, times, reference_key(table, where), **tol)
+
+    def run(self, ctx: Context) -> Result:
+        """Step to each output time; rows of observables.csv, OU moment checks, mass and positivity."""
+        disc, problem = ctx.disc, ctx.problem
+        rho = initial_density(disc)
+        solver = TransientSolver(disc, self.dt, method=self.method, petsc_options=ctx.petsc)
+        dim = problem.dim
+        frames = [(0.0, rho.copy())]
+        rows = [_row(0.0, disc, rho, dim)]
+        reference = linear_drift(problem) if self.reference == "ou" else None
+        m0, s0 = moments(rho, disc.msh, dim) if reference is not None else (None, None)
+        checks = []
+        bar = progress_bar(disc.comm, ctx.progress)
+        with bar or nullcontext():
+            if bar is not None:
+                task = bar.add_task(f"{ctx.name}: transient", total=self.t_end)
+                solver.on_step = lambda rec: bar.update(task, completed=rec.t)
+            for t in solver.run(rho, self.output_times):
+                frames.append((t, rho.copy()))
+                rows.append(_row(t, disc, rho, dim))
+                if reference is not None:
+                    checks += self._ou_checks(t, reference, rho, disc, m0, s0)
+        for _, f in frames:
+            f.name = "rho_transient"
+        hist = solver.history
+        masses = np.array([r.mass for r in hist])
+        worst = min(r.min / r.max for r in hist)
+        observables = {"steps": len(hist), "final_mass": float(masses[-1]), "min_over_run": worst}
+        if not problem.absorbing:
+            checks.append(
+                check("transient: max |mass - 1| over all steps", np.abs(masses - 1).max(), 0.0, MASS_TOL)
+            )
+        if disc.positive and self.method == "beuler" or disc.scheme == "upwind":
+            checks.append(
+                check("transient: min over steps of min rho / max rho", min(worst, 0.0), 0.0, POSITIVITY_TOL)
+            )
+        return Result({"transient": observables}, checks, [FieldSeries("rho_transient", frames)], rows)
+
+    def _ou_checks(
+        self, t: float, reference: tuple, rho: Any, disc: Discretisation, m0: Any, s0: Any
+    ) -> list[dict[str, Any]]:
+        A, mu, K = reference
+        mean, cov = moments(rho, disc.msh, disc.problem.dim)
+        ref_m, ref_c = ou_mean(A, mu, m0, t), ou_covariance(A, K, s0, t)
+        scale = float(np.sqrt(np.abs(np.diag(ref_c)).max()))
+        return [
+            check(
+                f"transient t={t:g}: max |mean error| / std",
+                np.abs(mean - ref_m).max() / scale,
+                0.0,
+                self.moment_tolerance,
+            ),
+            check(
+                f"transient t={t:g}: max |cov error| / max cov",
+                np.abs(cov - ref_c).max() / np.abs(ref_c).max(),
+                0.0,
+                self.moment_tolerance,
+            ),
+        ]
+
+    def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
+        """Moments and test-function integrals at the output times against Monte Carlo."""
+        disc = ctx.disc
+        rho = disc.interpolate(ctx.problem.initial)
+        rho.x.array[:] /= disc.mass(rho)
+        solver = TransientSolver(disc, self.dt, self.method, petsc_options=ctx.petsc)
+        fe = FrameRecorder(disc, ctx.settings)
+        for t in solver.run(rho, self.output_times):
+            fe.record(t, rho)
+        return compare_with_paths(ctx, truth, "transient", fe, ctx.settings.dt or self.dt, [])
+
+    @classmethod
+    def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
+        """Density snapshots (with the current where written) and the observables over time."""
+        return density_figure(out, "transient", f"{title}: transient") + observables_figure(out, title)
+
+
+def _row(t: float, disc: Discretisation, rho: Any, dim: int) -> dict[str, float]:
+    mean, cov = (
+        moments(rho, disc.msh, dim) if disc.mass(rho) > 1e-300 else (np.zeros(dim), np.zeros((dim, dim)))
+    )
+    row = {"t": t, "mass": disc.mass(rho), "min": disc.minimum(rho), "max": disc.maximum(rho)}
+    names = "xyz"[:dim]
+    row.update({f"mean_{names[i]}": float(mean[i]) for i in range(dim)})
+    row.update({f"cov_{names[i]}{names[j]}": float(cov[i, j]) for i in range(dim) for j in range(i, dim)})
+    return row

@@ -1,0 +1,1 @@
+"""Case files end to end: the TOML schema, running a case, ``[sweep]``, ``fpsolve validate``, ``info``."""

@@ -1,0 +1,268 @@
+r"""The discretised problem: function space, coefficients, the scheme's matrices, functionals.
+
+:class:`Discretisation` puts a :class:`~fpsolve.problem.fokker_planck.FokkerPlanckProblem` on a mesh:
+P(p) Lagrange space, UFL coefficients :math:`K = \varepsilon^2Q` and β, the PSD check of Q, the
+absorbing (Dirichlet) rows on the reachable parts (:mod:`fpsolve.discretisation.fichera`) and the
+matrices of the chosen scheme (:mod:`fpsolve.discretisation.schemes`; weak forms in
+:mod:`fpsolve.discretisation.forms`). With :math:`\mathbf 1^TA = 0` the discrete mass
+:math:`\sum_i m_i\rho_i` is conserved exactly; the generator matrix is :math:`A^T`: forward and
+backward problems are discretely adjoint. :func:`discretise` builds one from a problem in one call.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+import dolfinx
+import dolfinx.fem.petsc
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from fpsolve.discretisation.afc import EdgeGraph, SteadyLimiter
+from fpsolve.discretisation.fichera import FicheraPart, classify_boundary, reachable_facets
+from fpsolve.discretisation.forms import assemble, current_from_gradient
+from fpsolve.discretisation.mesh import TaggedMesh, build_mesh
+from fpsolve.discretisation.schemes import Scheme, scheme_class
+from fpsolve.discretisation.symbolic import to_ufl
+from fpsolve.errors import ProblemError
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+
+
+class Discretisation:
+    """Finite-element discretisation of a Fokker–Planck problem on a mesh.
+
+    Parameters
+    ----------
+    problem
+        The symbolic problem.
+    mesh
+        Tagged mesh of the problem's domain.
+    degree
+        Lagrange degree (``"afc"``, ``"eafe"`` and ``"upwind"`` need 1).
+    scheme
+        ``"afc"``, ``"eafe"``, ``"galerkin"`` or ``"upwind"`` (see module docstring).
+    quadrature_degree
+        Quadrature degree for the coefficient integrals (default ``2·degree + 2``).
+    check_psd
+        Check Q ⪰ 0 at the mesh nodes (raises :class:`~fpsolve.errors.ProblemError`).
+    fichera
+        Put absorbing (Dirichlet) rows only on the facets of the absorbing parts that the process can
+        reach (noncharacteristic, or characteristic with outward effective drift;
+        :mod:`fpsolve.discretisation.fichera`).
+        ``False`` puts them on every absorbing facet (wrong for degenerate Q: a spurious boundary layer).
+    """
+
+    def __init__(
+        self,
+        problem: FokkerPlanckProblem,
+        mesh: TaggedMesh,
+        degree: int = 1,
+        scheme: str = "afc",
+        quadrature_degree: int | None = None,
+        check_psd: bool = True,
+        fichera: bool = True,
+    ) -> None:
+        scheme_class(scheme, degree)  # unknown scheme or wrong degree: fail before any assembly
+        self.problem = problem
+        self.tagged = mesh
+        self.msh = mesh.mesh
+        self.comm: MPI.Comm = self.msh.comm
+        self.scheme = scheme
+        self.degree = degree
+        self.fichera = fichera
+        self.V = dolfinx.fem.functionspace(self.msh, ("Lagrange", degree))
+        q = quadrature_degree if quadrature_degree is not None else 2 * degree + 2
+        self.dx = ufl.Measure("dx", domain=self.msh, metadata={"quadrature_degree": q})
+        x = ufl.SpatialCoordinate(self.msh)
+        self.K = (
+            to_ufl(problem.K, x, problem.coords)
+            if problem.dim > 1
+            else to_ufl(problem.K[0, 0], x, problem.coords)
+        )
+        beta = to_ufl(problem.beta, x, problem.coords)
+        self.beta = beta
+        if check_psd:
+            self.rank_Q = self._check_psd()
+        self.lumped = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.TestFunction(self.V) * self.dx))
+        self.lumped.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.bc_rows = self._absorbing_rows()
+        #: the spatial scheme (:mod:`fpsolve.discretisation.schemes`): matrices, limiter graph
+        self.method: Scheme = scheme_class(scheme, degree)(self)
+        self.A: PETSc.Mat = self.method.A
+        self.A_L: PETSc.Mat | None = self.method.A_L
+        self.graph: EdgeGraph | None = self.method.graph
+        self.d: np.ndarray | None = self.method.d
+        #: whether solutions need the nonlinear AFC limiter (``"afc"``, or ``"eafe"`` that is no M-matrix)
+        self.limited: bool = self.method.limited
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _check_psd(self) -> int:
+        coords = self.V.tabulate_dof_coordinates()[: self.V.dofmap.index_map.size_local, : self.problem.dim]
+        try:
+            rank = self.problem.check_psd(coords.T.copy()) if coords.size else 0
+            error = ""
+        except ProblemError as exc:
+            rank, error = 0, str(exc)
+        errors = [e for e in self.comm.allgather(error) if e]
+        if errors:
+            raise ProblemError(errors[0])
+        return int(self.comm.allreduce(rank, op=MPI.MAX))
+
+    def _absorbing_rows(self) -> np.ndarray:
+        """Global indices of the owned dofs on (the reachable facets of) the absorbing boundary parts."""
+        return self.dirichlet_rows(self.problem.absorbing)
+
+    def dirichlet_rows(self, parts: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Global indices of the owned dofs on the named parts (their reachable facets if ``fichera``)."""
+        if not parts:
+            return np.zeros(0, dtype=PETSc.IntType)
+        fdim = self.msh.topology.dim - 1
+        if self.fichera:
+            facets = reachable_facets(self.problem, self.tagged, parts)
+        else:
+            facets = self.tagged.facets(list(parts))
+        local = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+        imap = self.V.dofmap.index_map
+        owned = local[local < imap.size_local]
+        return imap.local_to_global(owned.astype(np.int32)).astype(PETSc.IntType)
+
+    # -- public --------------------------------------------------------------------------------
+
+    @cached_property
+    def M(self) -> PETSc.Mat:
+        r"""Consistent mass matrix :math:`M_{ij} = \int\phi_j\phi_i`, assembled on first use.
+
+        (The stationary and exit-time solves need only the lumped mass :attr:`lumped`.)
+        """
+        rho, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        return assemble(ufl.inner(rho, v) * self.dx)
+
+    @property
+    def positive(self) -> bool:
+        """Whether the scheme preserves positivity (``afc``, ``eafe``, ``upwind``)."""
+        return self.method.positive
+
+    def boundary_classes(self) -> list[FicheraPart]:
+        """Fichera classification of every boundary part (:func:`.fichera.classify_boundary`)."""
+        return classify_boundary(self.problem, self.tagged)
+
+    def operator(self) -> PETSc.Mat:
+        """The linear part of the spatial operator: ``A`` (Galerkin) or ``A_L`` (AFC/upwind/EAFE).
+
+        For ``"afc"`` and a :attr:`limited` ``"eafe"`` the limited antidiffusion comes on top
+        (:attr:`limiter`).
+        """
+        return self.method.operator()
+
+    @cached_property
+    def limiter(self) -> SteadyLimiter:
+        """The steady AFC limiter on this operator's graph (for :attr:`limited` schemes)."""
+        if self.graph is None:
+            raise ProblemError(f"scheme {self.scheme!r} has no limiter")
+        return SteadyLimiter(self.graph, self.d)
+
+    def blended_operator(self, omega: float) -> PETSc.Mat:
+        r"""New matrix :math:`A - (1-\omega)D = (1-\omega)A_L + \omega A` (``omega`` 0: A_L, 1: A).
+
+        For the schemes with an :attr:`A_L` (which has the nonzero pattern of :attr:`A`).
+        """
+        P = self.A_L.copy()
+        P.scale(1.0 - omega)
+        P.axpy(omega, self.A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        return P
+
+    def generator(self) -> PETSc.Mat:
+        r"""Matrix of :math:`-\mathcal L` (the backward generator): the transpose of :meth:`operator`."""
+        return self.method.generator()
+
+    def function(self, name: str = "rho") -> dolfinx.fem.Function:
+        """A new finite-element function on this discretisation's space."""
+        f = dolfinx.fem.Function(self.V)
+        f.name = name
+        return f
+
+    def interpolate(self, expr: Any, name: str = "rho") -> dolfinx.fem.Function:
+        """Interpolate a sympy expression of the coordinates into the FE space."""
+        f = self.function(name)
+        numpy_f = _numpy_scalar(expr, self.problem)
+        f.interpolate(lambda x: numpy_f(x[: self.problem.dim]))
+        return f
+
+    def mass(self, rho: dolfinx.fem.Function) -> float:
+        r""":math:`\int_\Omega \rho_h\,dx` (equals :math:`\sum_i m_i\rho_i`)."""
+        return float(self.lumped.dot(rho.x.petsc_vec))
+
+    def minimum(self, rho: dolfinx.fem.Function) -> float:
+        """Smallest nodal value of ``rho`` over all ranks."""
+        local = rho.x.array[: self.V.dofmap.index_map.size_local]
+        return float(self.comm.allreduce(local.min(initial=np.inf), op=MPI.MIN))
+
+    def maximum(self, rho: dolfinx.fem.Function) -> float:
+        """Largest nodal value of ``rho`` over all ranks."""
+        local = rho.x.array[: self.V.dofmap.index_map.size_local]
+        return float(self.comm.allreduce(local.max(initial=-np.inf), op=MPI.MAX))
+
+    def recovered_gradient(self, rho: dolfinx.fem.Function) -> dolfinx.fem.Function:
+        r"""Gradient recovered by lumped :math:`L^2` projection onto continuous vector P(p).
+
+        :math:`G_i = \int \nabla\rho_h\,\phi_i / \int\phi_i` (node-wise average of the cell gradients);
+        :math:`O(h^2)` inside uniform meshes, :math:`O(h)` on boundary cells (so :math:`O(h^{3/2})` in
+        :math:`L^2` unless ρ is small on ∂Ω, as for confined densities), against :math:`O(h)` for
+        :math:`\nabla\rho_h`.
+        """
+        W = dolfinx.fem.functionspace(self.msh, ("Lagrange", self.degree, (self.problem.dim,)))
+        w = ufl.TestFunction(W)
+        one = ufl.as_vector([1.0] * self.problem.dim)
+        num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.inner(ufl.grad(rho), w) * self.dx))
+        den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.inner(one, w) * self.dx))
+        for vec in (num, den):
+            vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        G = dolfinx.fem.Function(W)
+        G.x.petsc_vec.pointwiseDivide(num, den)
+        G.x.scatter_forward()
+        num.destroy()
+        den.destroy()
+        return G
+
+    def current(self, rho: dolfinx.fem.Function, name: str = "J") -> dolfinx.fem.Function:
+        r"""Current :math:`J = \beta\rho_h - K G(\rho_h)` in continuous vector P(p).
+
+        ``G`` is :meth:`recovered_gradient`; J is interpolated at the nodes (exact in ρ_h, β, K there).
+        """
+        G = self.recovered_gradient(rho)
+        W = G.function_space
+        J = dolfinx.fem.Function(W)
+        J.name = name
+        J.interpolate(
+            dolfinx.fem.Expression(
+                current_from_gradient(self.K, self.beta, rho, G), W.element.interpolation_points
+            )
+        )
+        return J
+
+    def num_dofs(self) -> int:
+        """Global number of degrees of freedom."""
+        imap = self.V.dofmap.index_map
+        return imap.size_global * self.V.dofmap.index_map_bs
+
+
+def _numpy_scalar(expr: Any, problem: FokkerPlanckProblem) -> Any:
+    import sympy as sp
+
+    f = sp.lambdify([list(problem.coords)], sp.sympify(expr), modules="numpy")
+    return lambda x: np.broadcast_to(np.asarray(f(x), dtype=float), (x.shape[-1],))
+
+
+def discretise(
+    problem: FokkerPlanckProblem,
+    mesh: TaggedMesh | None = None,
+    scheme: str = "afc",
+    degree: int = 1,
+) -> Discretisation:
+    """A :class:`Discretisation` of ``problem`` on ``mesh`` (default: its domain's mesh)."""
+    return Discretisation(problem, mesh or build_mesh(problem.domain), degree=degree, scheme=scheme)

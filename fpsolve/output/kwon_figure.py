@@ -1,0 +1,78 @@
+r"""Figure in the layout of Kunin et al. Fig. 3: original loss vs modified loss, current, one SGD path.
+
+Panels (2-D problems): (1) contours of the loss :math:`\Phi = L` (or of ρ_h for a drift without a loss)
+with one Euler–Maruyama path of the SDE; (2) contours of the modified loss
+:math:`\Psi_h = -\varepsilon^2\log(\rho_h/\max\rho_h)`, its fitted quadratic (dashed) and streamlines
+of the transverse drift :math:`j = J_h/\rho_h`, with the same path; (3) Ψ_h against Φ (or against the
+fitted quadratic) at the grid points where ρ_h > 1e-6 max ρ_h. The grid samples and
+the path are computed by the analysis (:func:`fpsolve.analyses.kwon.figure_grid`) and stored in
+``kwon_figure.npz``; this module only draws them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["kwon_figure"]
+
+
+def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
+    """Write the three-panel figure of ``data`` (:func:`fpsolve.analyses.kwon.figure_grid`) to ``target``."""
+    gx, gy, r, j = data["gx"], data["gy"], data["rho"], data["j"]
+    lo, hi, path, eps2 = data["lo"], data["hi"], data["path"], float(data["eps2"])
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rmax = np.nanmax(r)
+    seen = r > 1e-6 * rmax
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psi = -eps2 * np.log(np.clip(r, 0, None) / rmax)
+        u = np.where(seen, j[:, 0].reshape(gx.shape) / r, np.nan)
+        v = np.where(seen, j[:, 1].reshape(gx.shape) / r, np.nan)
+    y = pts - data["mu"]
+    quad = 0.5 * np.einsum("ni,ij,nj->n", y, data["U"], y).reshape(gx.shape)
+    levels = eps2 * np.array([0.125, 0.5, 1.125, 2, 3.125, 4.5, 6.125, 8])  # ½·(k/2)² in std units
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    ax = axes[0]
+    if "loss" in data:
+        phi = data["loss"] - data["loss"].min()
+        ax.contourf(gx, gy, phi, levels=20, cmap="viridis")
+        ax.set_title(r"original loss $\Phi = L$ and an SGD (Euler–Maruyama) path")
+        other, other_name = phi, r"$\Phi - \min\Phi$"
+    else:
+        ax.contourf(gx, gy, np.where(seen, r, np.nan), levels=20, cmap="viridis")
+        ax.set_title(r"stationary density $\rho_h$ and an Euler–Maruyama path")
+        other, other_name = quad, r"fitted quadratic $(x-\mu)^T U (x-\mu)/2$"
+    ax = axes[1]
+    ax.contourf(gx, gy, np.where(seen, psi, np.nan), levels=20, cmap="magma_r")
+    ax.contour(gx, gy, quad, levels=levels, colors="k", linestyles="dashed", linewidths=0.6)
+    ax.streamplot(gx, gy, u, v, color="white", density=1.1, linewidth=0.7, arrowsize=0.9)
+    ax.set_title(
+        r"modified loss $\Psi_h=-\varepsilon^2\log\rho_h$ (dashed: fit), streamlines of $J_h/\rho_h$"
+    )
+    for ax in axes[:2]:
+        ax.plot(path[:, 0], path[:, 1], color="tab:cyan", lw=0.4, alpha=0.8)
+        ax.plot(*path[0], "o", color="tab:red", ms=4)
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    ax = axes[2]
+    ax.plot(other[seen], psi[seen], ".", ms=1, alpha=0.4)
+    top = float(np.nanmax(psi[seen]))
+    ax.plot([0, top], [0, top], "k--", lw=0.8, label="equality")
+    ax.set_xlabel(other_name)
+    ax.set_ylabel(r"$\Psi_h$")
+    ax.legend()
+    ax.set_title(r"$\Psi_h$ against " + other_name)
+    fig.suptitle(f"{title}: broken detailed balance (Kwon decomposition from the FE solution)")
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target

@@ -1,0 +1,150 @@
+r"""Parse case-file expressions into sympy, by a whitelist over Python's ``ast`` — never ``eval``.
+
+Accepted: numbers, names (coordinates ``x, y, z``, case parameters, ``pi``, ``e``), ``+ - * / **``,
+unary ``±``, parentheses and calls of the functions in :data:`FUNCTIONS`. Anything else (attributes,
+subscripts, comparisons, lambdas, strings, keyword arguments, …) is an :class:`ExpressionError`
+naming the offending construct and its column.
+
+>>> import sympy as sp
+>>> parse_expression("a*x**2 + exp(-y)", {"a": 2.0}, ("x", "y"))
+2.0*x**2 + exp(-y)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping
+
+import sympy as sp
+
+from fpsolve.errors import FpsolveError
+from fpsolve.problem.fokker_planck import COORDS
+
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "asin": sp.asin,
+    "acos": sp.acos,
+    "atan": sp.atan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "abs": sp.Abs,
+    "sign": sp.sign,
+    "erf": sp.erf,
+    "max": sp.Max,
+    "min": sp.Min,
+}
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+class ExpressionError(FpsolveError):
+    """A case-file expression is malformed or uses something outside the whitelist."""
+
+
+def parse_expression(
+    text: str | float | int,
+    parameters: Mapping[str, float] | None = None,
+    coordinates: Iterable[str] = ("x", "y", "z"),
+    where: str = "expression",
+    symbols: Mapping[str, sp.Symbol] | None = None,
+) -> sp.Expr:
+    """Parse ``text`` into a sympy expression of the coordinate symbols.
+
+    Parameters
+    ----------
+    text
+        The expression (a number is accepted as is).
+    parameters
+        Named constants substituted by value.
+    coordinates
+        Coordinate names allowed as free symbols.
+    where
+        Label used in error messages (e.g. ``"problem.loss"``).
+    symbols
+        Further names allowed as free symbols (e.g. the data columns of an SGD model), mapped to the
+        given sympy symbols; they must not clash with the coordinate or parameter names.
+    """
+    if isinstance(text, bool):
+        raise ExpressionError(f"{where}: expected an expression, got a boolean")
+    if isinstance(text, int | float):
+        return sp.Float(text) if isinstance(text, float) else sp.Integer(text)
+    if not isinstance(text, str):
+        raise ExpressionError(f"{where}: expected an expression string, got {type(text).__name__}")
+    if len(text) > 10_000:
+        raise ExpressionError(f"{where}: expression longer than 10000 characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = (exc.offset or 1) - 1
+        raise ExpressionError(f"{where}: invalid syntax at column {col + 1} of {text!r}") from None
+    symbols = {name: COORDS[i] for i, name in enumerate(coordinates)} | dict(symbols or {})
+    params = {k: sp.Float(v) for k, v in (parameters or {}).items()}
+    return _Converter(text, where, symbols, params).visit(tree.body)
+
+
+class _Converter:
+    def __init__(self, text: str, where: str, symbols: dict[str, sp.Symbol], params: dict[str, sp.Expr]):
+        self.text, self.where, self.symbols, self.params = text, where, symbols, params
+        self.depth = 0
+
+    def fail(self, node: ast.AST, what: str) -> ExpressionError:
+        col = getattr(node, "col_offset", 0)
+        return ExpressionError(f"{self.where}: {what} at column {col + 1} of {self.text!r}")
+
+    def visit(self, node: ast.AST) -> sp.Expr:
+        self.depth += 1
+        if self.depth > 200:
+            raise self.fail(node, "expression nested too deeply")
+        try:
+            return self._visit(node)
+        finally:
+            self.depth -= 1
+
+    def _visit(self, node: ast.AST) -> sp.Expr:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise self.fail(node, f"unsupported constant {node.value!r}")
+            return sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in self.symbols:
+                return self.symbols[node.id]
+            if node.id in self.params:
+                return self.params[node.id]
+            if node.id in CONSTANTS:
+                return CONSTANTS[node.id]
+            known = sorted([*self.symbols, *self.params, *CONSTANTS])
+            raise self.fail(node, f"undefined symbol '{node.id}' (known: {', '.join(known)})")
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = self.visit(node.left), self.visit(node.right)
+            if isinstance(node.op, ast.Pow) and right.is_Number and abs(float(right)) > 1000:
+                raise self.fail(node, "exponent too large")
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise self.fail(node, "division by zero")
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
+            operand = self.visit(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+                raise self.fail(node, f"unknown function '{name}' (allowed: {', '.join(sorted(FUNCTIONS))})")
+            if node.keywords or not node.args:
+                raise self.fail(node, f"'{node.func.id}' takes positional arguments only")
+            args = [self.visit(a) for a in node.args]
+            try:
+                return FUNCTIONS[node.func.id](*args)
+            except (TypeError, ValueError) as exc:
+                raise self.fail(node, f"bad call of '{node.func.id}': {exc}") from None
+        raise self.fail(node, f"'{type(node).__name__}' is not allowed in expressions")

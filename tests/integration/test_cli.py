@@ -1,0 +1,160 @@
+"""The command line under ``mpiexec -n 2``: the demo runs and checks itself; bad use exits 2."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_parallel import mpiexec
+
+FPSOLVE = [sys.executable, "-m", "fpsolve"]
+
+
+def run(args: list[str], ranks: int = 2) -> subprocess.CompletedProcess:
+    """Run ``fpsolve ARGS`` on ``ranks`` ranks."""
+    cmd = [mpiexec(), "-n", str(ranks), *FPSOLVE, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.serial
+def test_demo_runs_under_mpi_and_all_checks_pass(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = run(["demo", "-o", str(out), "--cells", "48", "-fpsolve_stationary_ksp_view"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ranks"] == 2
+    assert summary["checks"] and all(c["passed"] for c in summary["checks"])
+    assert "mumps" in proc.stdout  # the PETSc option from the command line reached the solver
+    assert proc.stdout.count("outputs in") == 1  # only rank 0 prints
+    for name in ("rho.pvd", "J.pvd", "rho000000.pvtu"):
+        assert (out / name).is_file()
+
+
+@pytest.mark.serial
+def test_existing_output_is_refused_with_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "data.csv").write_text("1,2,3\n")
+    proc = run(["demo", "-o", str(out)])
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("fpsolve: error: output directory"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (out / "data.csv").read_text() == "1,2,3\n"
+
+
+@pytest.mark.serial
+def test_overwrite_into_the_working_directory_keeps_user_files(tmp_path: Path) -> None:
+    """Issue 17, reproduction 1: ``cd proj && fpsolve … -o . --overwrite`` with a foreign summary.json."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "summary.json").write_text("{}")
+    (proj / "notes.txt").write_text("n")
+    cmd = [mpiexec(), "-n", "2", *FPSOLVE, "demo", "-o", ".", "--overwrite"]
+    proc = subprocess.run(cmd, cwd=proj, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "holds no fpsolve result" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+    assert sorted(p.name for p in proj.iterdir()) == ["notes.txt", "summary.json"]
+
+
+CASES = Path(__file__).resolve().parents[2] / "cases"
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize(
+    "case", ["ou_anisotropic_2d", "ou_transient_rank1", "kunin_fig3_ou", "momentum_phase_space"]
+)
+def test_shipped_cases_pass_their_checks_under_mpi(case: str, tmp_path: Path) -> None:
+    out = tmp_path / case
+    proc = run(["run", str(CASES / f"{case}.toml"), "-o", str(out), "--quiet"])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ranks"] == 2 and summary["case"] == case
+    assert len(summary["checks"]) >= 4 and all(c["passed"] for c in summary["checks"]), summary["checks"]
+    assert set(summary["timings"]) >= {"setup", "total"}
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures, "no figures written"
+    # `fpsolve plot` remakes them from the files alone
+    stamp = {p: p.stat().st_mtime_ns for p in (out / "figures").glob("*.png")}
+    replot = run(["plot", str(out)], ranks=1)
+    assert replot.returncode == 0, replot.stderr
+    assert all(p.stat().st_mtime_ns >= t for p, t in stamp.items())
+
+
+@pytest.mark.serial
+def test_info_reports_rank_and_peclet(tmp_path: Path) -> None:
+    proc = run(["info", str(CASES / "ou_transient_rank1.toml")])
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"^\[0/2\] ", "", proc.stdout, flags=re.MULTILINE)  # rank prefix of parallel logs
+    lines = dict(ln.split(None, 1) for ln in text.splitlines() if ln.strip())
+    assert json.loads(lines["rank_Q_max"]) == 1  # Q = diag(1, 0)
+    # k_β = ε²β_x²/|β|² → 0 where the drift is vertical (noise only in x): huge Péclet numbers there
+    assert json.loads(lines["peclet_max_finite"]) > 1000
+    assert json.loads(lines["cells_peclet_above_1"]) > 0
+    assert json.loads(lines["dofs"]) == 81 * 81  # P1 on the case's 80 × 80 rectangle
+
+
+BAD = {
+    "unknown_key": ("[problem]\nlos = 'x'\n", "unknown key 'los' in [problem]; valid keys:"),
+    "bad_expression": ("drift = ['-x +', '-y']", "problem.drift[0]: invalid syntax"),
+    "undefined_symbol": ("drift = ['-x*k', '-y']", "undefined symbol 'k'"),
+    "not_symmetric": ("Q = [['1', '0.5'], ['0', '1']]", "Q must be symmetric"),
+    "not_psd": ("Q = [['1', '0'], ['0', 'x']]", "Q is not positive semi-definite at x ="),
+    "negative_eps2": ("eps2 = -0.1", "problem.eps2 must be positive"),
+    "missing_mesh": ("[domain]\ntype = 'mesh'\nfile = 'meshes/nowhere.msh'", "mesh file not found"),
+    "absorbing_part": (
+        "[boundary]\nabsorbing = ['left']",
+        "absorbing boundary part(s) ['left'] do not exist",
+    ),
+}
+TEMPLATE = """
+[problem]
+{problem}
+[domain]
+type = "rectangle"
+lo = [-1.0, -1.0]
+hi = [1.0, 1.0]
+cells = [8, 8]
+{extra}
+[[analysis]]
+type = "stationary"
+"""
+
+
+def _case_text(edit: str) -> str:
+    problem = {"drift": "drift = ['-x', '-y']", "Q": "Q = [['1', '0'], ['0', '1']]", "eps2": "eps2 = 0.1"}
+    extra = ""
+    if edit.startswith("[problem]"):
+        problem["extra"] = edit.split("\n", 1)[1]
+    elif edit.startswith("[domain]"):
+        return (
+            TEMPLATE.replace('type = "rectangle"\nlo = [-1.0, -1.0]\nhi = [1.0, 1.0]\ncells = [8, 8]\n', "")
+            .format(problem="\n".join(problem.values()), extra="")
+            .replace("[domain]\n", edit + "\n")
+        )
+    elif edit.startswith("["):
+        extra = edit
+    else:
+        problem[edit.split(" =")[0]] = edit
+    return TEMPLATE.format(problem="\n".join(problem.values()), extra=extra)
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_gives_one_line_and_exit_2(name: str, tmp_path: Path) -> None:
+    edit, message = BAD[name]
+    case = tmp_path / "case.toml"
+    case.write_text(_case_text(edit))
+    out = tmp_path / "out"
+    proc = run(["run", str(case), "-o", str(out)])
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("fpsolve: error: ") and message in lines[0], lines[0]
+    assert not out.exists()  # nothing written

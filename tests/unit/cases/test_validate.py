@@ -1,0 +1,39 @@
+"""``fpsolve validate``: passes on a correct problem and FAILS when the FE problem is wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from fpsolve.analyses.base import ValidateSettings
+from fpsolve.cases.schema import load_case
+from fpsolve.cases.validate import validate_case
+
+CASES = Path(__file__).resolve().parents[3] / "cases"
+
+
+def _small_case():
+    case = load_case(CASES / "ou_transient_rank1.toml")
+    return dataclasses.replace(
+        case,
+        analyses=(dataclasses.replace(case.analyses[0], t_end=0.5, output_times=(0.25, 0.5)),),
+        validate=ValidateSettings(particles=100_000, dt=2e-3, seed=3),
+        figures=False,
+    )
+
+
+def test_validation_passes_for_the_right_problem(tmp_out: Path) -> None:
+    result = validate_case(_small_case(), tmp_out / "ok")
+    assert result["passed"], [c for c in result["checks"] if not c["passed"]]
+    # at two times: mean x, y, three covariance entries and five test-function integrals
+    assert len(result["checks"]) == 2 * (5 + 5)
+
+
+def test_validation_rejects_eps2_off_by_20_percent(tmp_out: Path) -> None:
+    case = _small_case()
+    truth = case.problem
+    wrong = dataclasses.replace(case, problem=dataclasses.replace(truth, eps2=1.2 * truth.eps2))
+    result = validate_case(wrong, tmp_out / "wrong", mc_problem=truth)
+    assert not result["passed"]
+    failed = [c["name"] for c in result["checks"] if not c["passed"]]
+    assert any("cov_xx" in name for name in failed), failed  # the variance is what ε² changes
