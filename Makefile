@@ -28,12 +28,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(MPIEXEC) -n $(NP) $(VENV)/bin/fpsolve run cases/ou_anisotropic_2d.toml --overwrite
+	$(MPIEXEC) -n $(NP) $(VENV)/bin/fpsolve demo --overwrite
 
 test: test-serial test-mpi
 
 test-serial: $(STAMP)
 	$(VENV)/bin/ruff check fpsolve tests
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 test-mpi: $(STAMP)

@@ -17,9 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fpsolve  # noqa: E402,F401
 from fpsolve import testing  # noqa: E402
 from fpsolve.discretisation.functionals import observed_orders  # noqa: E402
-from tests.unit.solvers.test_stationary import _errors, phase_space  # noqa: E402
-from tests.unit.solvers.test_boundary_value import mms_errors  # noqa: E402
-from tests.unit.solvers.test_transient import _evolve  # noqa: E402
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -55,7 +52,7 @@ def main() -> None:
         (3, [3, 6, 9], "galerkin", 2, 0.05),
     ]
     for dim, cells, scheme, degree, eps2 in cases:
-        e = mms_errors(dim, cells, scheme, degree, eps2)
+        e = testing.mms_errors(dim, cells, scheme, degree, eps2)
         o = observed_orders([1 / n for n in cells], e)
         rows.append(
             [
@@ -76,7 +73,9 @@ def main() -> None:
     rows = []
     for scheme in ("afc", "galerkin", "upwind"):
         cells = [32, 64, 128]
-        e = _errors(testing.ou_problem, testing.A, testing.EPS2 * testing.Q, testing.MU, cells, scheme)
+        e = testing.ou_errors(
+            testing.ou_problem, testing.A, testing.EPS2 * testing.Q, testing.MU, cells, scheme
+        )
         h = [1 / n for n in cells]
         rows.append(
             [
@@ -100,9 +99,9 @@ def main() -> None:
     from fpsolve.solvers.stationary import StationarySolver
 
     for gamma in (0.5, 0.1, 0.01):
-        make, A, K = phase_space(gamma)
+        make, A, K = testing.phase_space(gamma)
         for scheme in ("afc", "galerkin"):
-            e = _errors(make, A, K, np.zeros(2), [32, 64, 128], scheme)
+            e = testing.ou_errors(make, A, K, np.zeros(2), [32, 64, 128], scheme)
             its = []
             if scheme == "afc":
                 for n in (32, 64, 128):
@@ -128,7 +127,7 @@ def main() -> None:
 
     rows = []
     for scheme in ("afc", "upwind", "galerkin"):
-        s = _evolve(scheme, 1000)
+        s = testing.evolve_degenerate(scheme, 1000)
         m = np.array([r.mass for r in s.history])
         rows.append(
             [scheme, str(len(m)), fmt(np.abs(m - 1).max()), fmt(min(r.min / r.max for r in s.history))]

@@ -19,16 +19,14 @@ from accuracy import table  # noqa: E402  (bench/ is on sys.path when run as a s
 import fpsolve  # noqa: E402,F401
 from fpsolve import testing  # noqa: E402
 from fpsolve.discretisation.functionals import error_L2, observed_orders  # noqa: E402
-from fpsolve.problem.domain import Sphere  # noqa: E402
-from fpsolve.errors import SolverDivergedError  # noqa: E402
-from fpsolve.problem.exact import radial_exit_time  # noqa: E402
 from fpsolve.discretisation.mesh import build_mesh  # noqa: E402
 from fpsolve.discretisation.operators import Discretisation  # noqa: E402
+from fpsolve.discretisation.symbolic import to_ufl  # noqa: E402
+from fpsolve.errors import SolverDivergedError  # noqa: E402
+from fpsolve.problem.domain import Sphere  # noqa: E402
+from fpsolve.problem.exact import radial_exit_time  # noqa: E402
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates  # noqa: E402
 from fpsolve.solvers.exit_time import ExitTimeSolver  # noqa: E402
-from fpsolve.discretisation.symbolic import to_ufl  # noqa: E402
-from tests.unit.solvers.test_exit_time import _double_well  # noqa: E402
-from tests.unit.solvers.test_stationary import _errors  # noqa: E402
 
 
 def fmt(values: list[float]) -> str:
@@ -45,7 +43,7 @@ def double_well() -> None:
             errs = []
             for n in cells:
                 try:
-                    errs.append(_double_well(eps2, n, scheme))
+                    errs.append(testing.double_well_error(eps2, n, scheme))
                 except SolverDivergedError:
                     errs.append(float("nan"))
             orders = observed_orders([1 / n for n in cells], np.abs(errs))
@@ -66,7 +64,11 @@ def radial_ou() -> None:
             errs = []
             for h in (0.1, 0.05, 0.025):
                 p = FokkerPlanckProblem(
-                    2, sp.eye(2), eps2, Sphere((0.0, 0.0), 1.0, h), loss=lam * (x**2 + y**2) / 2,
+                    2,
+                    sp.eye(2),
+                    eps2,
+                    Sphere((0.0, 0.0), 1.0, h),
+                    loss=lam * (x**2 + y**2) / 2,
                     absorbing=("boundary",),
                 )
                 disc = Discretisation(p, build_mesh(p.domain), scheme=scheme)
@@ -120,7 +122,7 @@ def anisotropic_stationary() -> None:
             return FokkerPlanckProblem(2, sp.Matrix(Q), testing.EPS2, box, drift=-sp.Matrix(testing.A) * xs)
 
         for scheme in ("eafe", "afc"):
-            e = _errors(make, testing.A, testing.EPS2 * Q, testing.MU, cells, scheme)
+            e = testing.ou_errors(make, testing.A, testing.EPS2 * Q, testing.MU, cells, scheme)
             orders = observed_orders([1 / n for n in cells], e[:, 0])
             order_text = ", ".join(f"{o:.2f}" for o in orders)
             rows.append([name, scheme, fmt(list(e[:, 0])), order_text, f"{e[:, 2].min():.1e}"])

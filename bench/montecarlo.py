@@ -22,8 +22,8 @@ from mpi4py import MPI
 import fpsolve  # noqa: F401
 from fpsolve import testing
 from fpsolve.problem.domain import Cuboid, MeshFile
-from fpsolve.sde.montecarlo import EulerMaruyama, simulate_moments
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+from fpsolve.sde.montecarlo import EulerMaruyama, simulate_moments
 
 
 def rate(em: EulerMaruyama, start: object, particles: int, steps: int) -> tuple[float, float, float]:
@@ -42,7 +42,10 @@ def main() -> None:
     """Print the table (best of 3 by CPU rate)."""
     x, y = coordinates(2)
     rank1 = FokkerPlanckProblem(
-        2, sp.Matrix([[1, x], [x, x**2]]), 1e-2, Cuboid((-1.0, -1.0), (1.0, 1.0), (2, 2)),
+        2,
+        sp.Matrix([[1, x], [x, x**2]]),
+        1e-2,
+        Cuboid((-1.0, -1.0), (1.0, 1.0), (2, 2)),
         loss=(x**2 + 2 * y**2 + x * y) / 2,
     )
     annulus = FokkerPlanckProblem(

@@ -52,11 +52,11 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fpsolve.problem.domain import Cuboid
-from fpsolve.errors import FpsolveError
-from fpsolve.log import configure as configure_logging
 from fpsolve.discretisation.mesh import TaggedMesh, build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.errors import FpsolveError
+from fpsolve.log import configure as configure_logging
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.stationary import StationarySolver
 

@@ -1,4 +1,4 @@
-"""Script for tests/integration/test_parallel.py: prints solver results as JSON, to compare across rank counts."""
+"""Prints solver results as JSON, to compare across rank counts (tests/integration/test_parallel.py)."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from mpi4py import MPI
 
 from fpsolve.discretisation.functionals import integral
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.discretisation.points import point_values
 
 Array = npt.NDArray[np.float64]
 
@@ -174,34 +175,6 @@ def fit_kwon_matrix(f: NodalFields, U: Array, u: Array) -> Array:
     return sum((c * E for c, E in zip(coef, basis, strict=True)), np.zeros((d, d)))
 
 
-def sample(function: dolfinx.fem.Function, points: Array) -> Array:
-    """Values of a FE function at ``points`` (m, d), the same on every rank; NaN outside the mesh.
-
-    Each rank evaluates the points that fall in its owned cells; the first rank (in rank order) that
-    found a point supplies its value.
-    """
-    msh = function.function_space.mesh
-    comm = msh.comm
-    tdim = msh.topology.dim
-    owned = np.arange(msh.topology.index_map(tdim).size_local, dtype=np.int32)
-    tree = dolfinx.geometry.bb_tree(msh, tdim, entities=owned)
-    p3 = np.zeros((len(points), 3))
-    p3[:, : points.shape[1]] = points
-    candidates = dolfinx.geometry.compute_collisions_points(tree, p3)
-    cells = dolfinx.geometry.compute_colliding_cells(msh, candidates, p3)
-    bs = function.function_space.dofmap.index_map_bs
-    local = np.full((len(points), bs), np.nan)
-    found = [k for k in range(len(points)) if len(cells.links(k))]
-    if found:
-        first = np.array([cells.links(k)[0] for k in found], dtype=np.int32)
-        local[found] = function.eval(p3[found], first).reshape(len(found), bs)
-    out = np.full_like(local, np.nan)
-    for part in comm.allgather(local):
-        fill = np.isnan(out[:, 0]) & ~np.isnan(part[:, 0])
-        out[fill] = part[fill]
-    return out
-
-
 def circulation(J: dolfinx.fem.Function, curve: Array) -> tuple[float, float, float]:
     r"""Closed 2-D polygon ``curve`` (m, 2), counter-clockwise, equally spaced in a smooth parameter.
 
@@ -209,7 +182,7 @@ def circulation(J: dolfinx.fem.Function, curve: Array) -> tuple[float, float, fl
     trapezoidal rule :math:`\oint J\cdot dx \approx \sum_k J(x_k)\cdot(x_{k+1}-x_{k-1})/2` (spectrally
     accurate for smooth periodic parametrisations), n the outward normal.
     """
-    values = sample(J, curve)
+    values = point_values(J, curve, np.nan)
     dx = 0.5 * (np.roll(curve, -1, axis=0) - np.roll(curve, 1, axis=0))
     normal = np.stack([dx[:, 1], -dx[:, 0]], axis=1)
     length = np.linalg.norm(dx, axis=1)

@@ -33,10 +33,10 @@ from fpsolve.analyses.current_fields import (
     kwon_from_fields,
     level_curve,
     nodal_fields,
-    sample,
     transverse_index,
 )
 from fpsolve.discretisation.functionals import integral
+from fpsolve.discretisation.points import point_values
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import CaseError
 from fpsolve.output.kwon_figure import kwon_figure
@@ -223,7 +223,7 @@ def figure_grid(
 ) -> dict[str, np.ndarray]:
     """ρ_h, J_h and L on a GRID² grid over the mesh's bounding box, one SDE path, the fit (rank 0).
 
-    Sampled collectively (:func:`fpsolve.analyses.current_fields.sample`); arrays on rank 0, empty
+    Sampled collectively (:func:`fpsolve.discretisation.points.point_values`); arrays on rank 0, empty
     elsewhere.
     """
     disc, problem = ctx.disc, ctx.problem
@@ -234,8 +234,8 @@ def figure_grid(
     inset = 1e-9 * (hi - lo)
     gx, gy = np.meshgrid(*(np.linspace(lo[i] + inset[i], hi[i] - inset[i], GRID) for i in range(2)))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    r = sample(rho, pts)[:, 0].reshape(gx.shape)
-    j = sample(J, pts)
+    r = point_values(rho, pts, np.nan).reshape(gx.shape)
+    j = point_values(J, pts, np.nan)
     if disc.comm.rank != 0:
         return {}
     start = rec["mu"]

@@ -51,24 +51,6 @@ def moments(rho: Any, msh: dolfinx.mesh.Mesh, dim: int) -> tuple[np.ndarray, np.
     return mean, cov
 
 
-def point_value(f: dolfinx.fem.Function, point: Sequence[float]) -> float:
-    """Value of a scalar finite-element function at a point of the domain (collective; NaN outside).
-
-    The first rank whose cells contain the point evaluates it; the value is broadcast to all ranks.
-    """
-    msh = f.function_space.mesh
-    x = np.zeros((1, 3))
-    x[0, : len(point)] = point
-    tree = dolfinx.geometry.bb_tree(msh, msh.topology.dim)
-    candidates = dolfinx.geometry.compute_collisions_points(tree, x)
-    cells = dolfinx.geometry.compute_colliding_cells(msh, candidates, x).links(0)
-    owned = cells[cells < msh.topology.index_map(msh.topology.dim).size_local]
-    value = float(f.eval(x, owned[:1])[0]) if owned.size else np.nan
-    values = msh.comm.allgather(value)
-    found = [v for v in values if not np.isnan(v)]
-    return found[0] if found else float("nan")
-
-
 def observed_orders(h: Sequence[float], errors: Sequence[float]) -> np.ndarray:
     r"""Orders :math:`\log(e_{k+1}/e_k)/\log(h_{k+1}/h_k)` between successive refinements.
 

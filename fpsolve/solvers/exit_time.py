@@ -66,7 +66,7 @@ class ExitTimeSolver:
     Examples
     --------
     ``T = ExitTimeSolver(disc).solve()`` is the mean exit time as a dolfinx Function on ``disc.V``
-    (nodal values in ``T.x.array``; ``fpsolve.discretisation.functionals.point_value(T, x0)`` evaluates it
+    (nodal values in ``T.x.array``; ``fpsolve.discretisation.points.point_values(T, [x0])`` evaluates it
     at a
     point); ``solver.second_moment(T)``, ``solver.standard_deviation(T, T2)``,
     ``solver.committor(["xmax"])`` (Functions) and ``solver.mean_exit_time(rho0, T)`` (a float,

@@ -24,15 +24,16 @@ def run(args: list[str], ranks: int = 2) -> subprocess.CompletedProcess:
 @pytest.mark.serial
 def test_demo_runs_under_mpi_and_all_checks_pass(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    proc = run(["demo", "-o", str(out), "--cells", "48", "-fpsolve_stationary_ksp_view"])
+    proc = run(["demo", "-o", str(out), "-fpsolve_stationary_ksp_view"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ranks"] == 2
     assert summary["checks"] and all(c["passed"] for c in summary["checks"])
     assert "mumps" in proc.stdout  # the PETSc option from the command line reached the solver
     assert proc.stdout.count("outputs in") == 1  # only rank 0 prints
-    for name in ("rho.pvd", "J.pvd", "rho000000.pvtu"):
+    for name in ("rho_stationary.pvd", "J_stationary.pvd", "rho_stationary000000.pvtu"):
         assert (out / name).is_file()
+    assert summary["case"] == "ou_anisotropic_2d"  # the packaged case file, as cases/ou_anisotropic_2d.toml
 
 
 @pytest.mark.serial

@@ -1,4 +1,4 @@
-"""Stationary-current diagnostics (fpsolve.analyses.current_fields) against the closed forms of fpsolve.problem.kwon."""
+"""Stationary-current diagnostics against the closed forms of fpsolve.problem.kwon."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from mpi4py import MPI
 
 from fpsolve.analyses import current_fields as C
 from fpsolve.discretisation.functionals import observed_orders
-from fpsolve.problem.domain import Cuboid
-from fpsolve.problem.kwon import kwon_decomposition, ou_entropy_production, ou_level_circulation
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+from fpsolve.problem.kwon import kwon_decomposition, ou_entropy_production, ou_level_circulation
 from fpsolve.solvers.stationary import StationarySolver
 
 X, Y = coordinates(2)
@@ -130,15 +130,6 @@ def test_momentum_phase_space_recovery(eta: float, beta: float) -> None:
     assert abs(ep - a / c) < 1e-12 * ep
     assert abs(C.entropy_production(disc, f) / ep - 1) < 2.5e-2
     assert C.transverse_index(f) < 3e-2  # measured ≤ 1.3e-2
-
-
-def test_sample_is_the_same_on_every_rank_and_nan_outside() -> None:
-    disc, rho, _, _ = kunin(24)
-    pts = np.array([[0.0, 0.0], [0.1, -0.05], [5.0, 5.0]])
-    vals = C.sample(rho, pts)[:, 0]
-    gathered = MPI.COMM_WORLD.allgather(vals)
-    assert all(np.array_equal(g, vals, equal_nan=True) for g in gathered)
-    assert np.isnan(vals[2]) and np.all(vals[:2] > 0)
 
 
 def test_one_dimensional_gibbs_fit() -> None:

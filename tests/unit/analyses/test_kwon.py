@@ -13,9 +13,9 @@ import pytest
 
 from mpi4py import MPI
 
+from fpsolve.cases.commands import run_case
 from fpsolve.cases.schema import CaseError, parse_case
 from fpsolve.problem.kwon import kwon_decomposition
-from fpsolve.cases.commands import run_case
 
 CASES = Path(__file__).resolve().parents[3] / "cases"
 KUNIN = tomllib.loads((CASES / "kunin_fig3_ou.toml").read_text())

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpsolve.cases.schema import parse_case
-from fpsolve.cases.schema import sweep_override
 from fpsolve.analyses.mass_concentration import breakdown_time, gaussian_ball_probability
 from fpsolve.cases.commands import run_case
+from fpsolve.cases.schema import parse_case, sweep_override
 
 CASES = Path(__file__).resolve().parents[3] / "cases"
 CONC = tomllib.loads((CASES / "mass_concentration.toml").read_text())

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from fpsolve.cases.schema import CaseError, load_case, parse_case
 from fpsolve.analyses.exit_time import ExitTimeAnalysis
 from fpsolve.analyses.mass_concentration import MassConcentrationAnalysis
+from fpsolve.cases.schema import CaseError, load_case, parse_case
 from tests.case_edits import DELETE, edited
 
 CASES = Path(__file__).resolve().parents[3] / "cases"

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpsolve.cases.schema import parse_case
-from fpsolve.cases.schema import sweep_override
+from fpsolve.cases.schema import parse_case, sweep_override
 from fpsolve.cases.validate import validate_case
 
 CASES = Path(__file__).resolve().parents[3] / "cases"

@@ -7,9 +7,9 @@ import sympy as sp
 
 from mpi4py import MPI
 
-from fpsolve.problem.domain import Cuboid
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 x, y = coordinates(2)

@@ -20,15 +20,15 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fpsolve.discretisation.functionals import error_L2, observed_orders
-from fpsolve.problem.domain import Cuboid
 from fpsolve.discretisation.eafe import fitted_drift
+from fpsolve.discretisation.functionals import error_L2, observed_orders
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.discretisation.symbolic import to_ufl
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.stationary import StationarySolver
 from fpsolve.solvers.transient import TransientSolver
-from fpsolve.discretisation.symbolic import to_ufl
 
 
 def test_fitted_drift_limits() -> None:

@@ -17,10 +17,10 @@ import sympy as sp
 
 from mpi4py import MPI
 
-from fpsolve.problem.domain import Cuboid
-from fpsolve.problem.exact import mfpt_1d
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.exact import mfpt_1d
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.exit_time import ExitTimeSolver
 

@@ -11,9 +11,9 @@ import dolfinx
 import ufl
 from mpi4py import MPI
 
-from fpsolve.problem.domain import Cuboid, MeshFile, Sphere
-from fpsolve.errors import MeshError
 from fpsolve.discretisation.mesh import build_mesh
+from fpsolve.errors import MeshError
+from fpsolve.problem.domain import Cuboid, MeshFile, Sphere
 
 MESHES = Path(__file__).resolve().parents[3] / "meshes"
 

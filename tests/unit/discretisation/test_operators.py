@@ -10,13 +10,13 @@ import dolfinx.fem.petsc
 import ufl
 
 from fpsolve.discretisation.afc import low_order_entries
-from fpsolve.discretisation.functionals import error_L2
-from fpsolve.problem.domain import Cuboid
-from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.forms import generator_form
+from fpsolve.discretisation.functionals import error_L2
+from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.discretisation.symbolic import to_ufl
+from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 x, y = coordinates(2)
 

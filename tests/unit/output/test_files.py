@@ -9,10 +9,10 @@ import sympy as sp
 
 from mpi4py import MPI
 
-from fpsolve.problem.domain import Cuboid
-from fpsolve.output.files import MANIFEST, OutputError, ResultDirectory, write_fields
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.output.files import MANIFEST, OutputError, ResultDirectory, write_fields
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 

@@ -14,6 +14,8 @@ import pytest
 import scipy.optimize as so
 import sympy as sp
 
+from fpsolve.cases.commands import run_case
+from fpsolve.cases.schema import parse_case
 from fpsolve.problem.bounds import (
     best_direction,
     lower_bound,
@@ -21,10 +23,8 @@ from fpsolve.problem.bounds import (
     upper_bound,
     upper_bound_constants,
 )
-from fpsolve.cases.schema import parse_case
 from fpsolve.problem.domain import Sphere
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
-from fpsolve.cases.commands import run_case
 
 BROWNIAN = {
     "problem": {"name": "brownian_disk", "loss": "0", "Q": [["1", "0"], ["0", "1"]], "eps2": 0.5},
@@ -83,7 +83,8 @@ def test_fe_exit_time_meets_the_lower_bound_on_the_mesh(tmp_out: Path) -> None:
     summary = run_case(parse_case(copy.deepcopy(BROWNIAN)), tmp_out / "b", progress=False)
     assert all(c["passed"] for c in summary["checks"]), summary["checks"]
     obs = summary["observables"]["exit_time"]
-    # polygonal disk, h = 0.05: the FE error is O(h²) ≈ 2.5e-3 relative (tests/unit/solvers/test_exit_time.py);
+    # polygonal disk, h = 0.05: the FE error is O(h²) ≈ 2.5e-3 relative (tests/unit/solvers/
+    # test_exit_time.py);
     # lower/T is then 1 within 1e-2 at every interior node and at the start points
     ratios = obs["margins_over_interior_nodes"]["lower_over_T"]
     assert 0.99 < ratios["min"] and ratios["max"] < 1.01, ratios

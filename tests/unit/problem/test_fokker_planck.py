@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from fpsolve.problem.domain import Cuboid
 from fpsolve.errors import ProblemError
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 x, y = coordinates(2)

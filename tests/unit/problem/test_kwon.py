@@ -1,4 +1,4 @@
-"""Kwon decomposition algebra (fpsolve.problem.kwon) against THEORY.md §2.1/§3.1 numbers and random matrices."""
+"""Kwon decomposition algebra against THEORY.md §2.1/§3.1 numbers and random matrices."""
 
 import re
 

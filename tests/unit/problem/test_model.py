@@ -1,4 +1,4 @@
-r"""Derived L, Q, G and ε² of SGD models against hand computations (fpsolve/model.py).
+r"""Derived L, Q, G and ε² of SGD models against hand computations (fpsolve/problem/model.py).
 
 Two-point data set a = (1, 2), t = (1, 0), ℓ = (u v a − t)²/2, at θ = (u, v) = (1, 2):
 residuals r = (2·1 − 1, 2·2 − 0) = (1, 4), g_i = r_i a_i (v, u) = (2, 1) and (16, 8):
@@ -16,8 +16,8 @@ import pytest
 import sympy as sp
 
 from fpsolve.errors import ProblemError
-from fpsolve.problem.model import SGDModel, model_from_tables
 from fpsolve.problem.fokker_planck import coordinates
+from fpsolve.problem.model import SGDModel, model_from_tables
 
 U, V = coordinates(2)
 AT = {U: 1.0, V: 2.0}

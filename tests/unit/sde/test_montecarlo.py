@@ -15,8 +15,8 @@ from mpi4py import MPI
 from fpsolve import testing
 from fpsolve.problem.domain import Cuboid, Sphere
 from fpsolve.problem.exact import ou_covariance, ou_mean
-from fpsolve.sde.montecarlo import EulerMaruyama, exit_times, simulate_moments, sqrt_psd
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+from fpsolve.sde.montecarlo import EulerMaruyama, exit_times, simulate_moments, sqrt_psd
 
 M0, S0 = np.array([0.6, 0.3]), 0.02 * np.eye(2)
 
@@ -190,8 +190,12 @@ def test_annulus_mesh_exit_time_fe_mc_and_exact() -> None:
     exact = (R2**2 - r**2) / 2 - (R2**2 - R1**2) * np.log(R2 / r) / (2 * np.log(R2 / R1))
     # polygon vs circles: sagitta h²/(8r) ≈ 4e-3 on the inner circle; measured FE 0.12681 vs exact 0.12627
     assert abs(fe / exact - 1) < 1e-2, (fe, exact)
-    mc, se, exited = exit_times(EulerMaruyama(p, 1e-3, walls=_walls(p), bridge=True), x0, 20_000, 10.0, seed=3)
-    naive, se2, _ = exit_times(EulerMaruyama(p, 1e-3, walls=_walls(p), bridge=False), x0, 20_000, 10.0, seed=3)
+    mc, se, exited = exit_times(
+        EulerMaruyama(p, 1e-3, walls=_walls(p), bridge=True), x0, 20_000, 10.0, seed=3
+    )
+    naive, se2, _ = exit_times(
+        EulerMaruyama(p, 1e-3, walls=_walls(p), bridge=False), x0, 20_000, 10.0, seed=3
+    )
     assert exited == 1.0
     # measured: MC 0.1271 ± 0.0007 (bridge), 0.1412 ± 0.0008 without (≈ 17 s.e. high); FE 0.1268. The
     # bridge with the half-plane law leaves an O(Δt) bias (0.0025 at Δt = 2.5e-3), hence + 1e-3.
@@ -237,7 +241,6 @@ def test_annulus_mesh_reflection_conserves_particles_inside_the_polygon() -> Non
 
 
 def test_disk_mesh_walls_agree_with_the_closed_form_disk() -> None:
-    from fpsolve.sde.walls import MeshWalls
     from fpsolve.discretisation.mesh import build_mesh
 
     (x, y) = coordinates(2)

@@ -1,4 +1,4 @@
-r"""Mini-batch SGD ensembles (fpsolve/sgd.py) and the η sweep against the SDE (fpsolve/eta_sweep.py).
+r"""Mini-batch SGD ensembles (fpsolve/sde/sgd.py) and the η sweep against the SDE (cases/eta_sweep.py).
 
 1-D quadratic with exact discrete statistics: ℓ = (w a − t)²/2, a = (1, 1), t = (0, 0), fresh label
 noise δ = 1, b = 1: every step is w ← (1 − η) w + η δ ξ, so
@@ -17,9 +17,9 @@ import numpy as np
 from mpi4py import MPI
 
 from fpsolve.cases.schema import parse_case
+from fpsolve.cases.validate import validate_case
 from fpsolve.sde.montecarlo import CHUNK, simulate_moments
 from fpsolve.sde.sgd import MiniBatchSGD
-from fpsolve.cases.validate import validate_case
 
 V0 = 0.01
 

@@ -6,16 +6,15 @@ force distances on the annulus mesh, and for partition independence of the gathe
 
 from __future__ import annotations
 
-from fpsolve import testing
-
 import numpy as np
 import pytest
 
 from mpi4py import MPI
 
+from fpsolve import testing
+from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.problem.domain import Cuboid, MeshFile
 from fpsolve.sde.walls import MeshWalls
-from fpsolve.discretisation.mesh import build_mesh
 
 ANNULUS = MeshFile("meshes/annulus.msh", 2)
 

@@ -17,46 +17,17 @@ import sympy as sp
 import ufl
 from mpi4py import MPI
 
+from fpsolve import testing
 from fpsolve.discretisation.functionals import error_L2, observed_orders
-from fpsolve.problem.domain import Cuboid, Sphere
-from fpsolve.errors import ProblemError
-from fpsolve.problem.exact import committor_1d, mfpt_1d, radial_exit_time
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
-from fpsolve.solvers.linear import make_ksp, solve
-from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.discretisation.symbolic import to_ufl
-
-
-def double_well_drift(y: np.ndarray) -> np.ndarray:
-    return -(y**3 - y)
-
-
-def _double_well(eps2: float, cells: int, scheme: str, comm: MPI.Comm = MPI.COMM_WORLD) -> float:
-    """Relative error of T(−1) for the 1-D double well exit through the saddle."""
-    (x,) = coordinates(1)
-    p = FokkerPlanckProblem(
-        1,
-        sp.Matrix([[1]]),
-        eps2,
-        Cuboid((-2.0,), (0.0,), (cells,)),
-        loss=x**4 / 4 - x**2 / 2,
-        absorbing=("xmax",),
-    )
-    disc = Discretisation(p, build_mesh(p.domain, comm), scheme=scheme)
-    T = ExitTimeSolver(disc).solve()
-    if scheme == "eafe":
-        assert disc.minimum(T) >= 0.0
-    return _at(disc, T, (-1.0,)) / float(mfpt_1d(double_well_drift, eps2, -2.0, 0.0, -1.0)) - 1.0
-
-
-def _at(disc: Discretisation, f, point: tuple[float, ...]) -> float:
-    """Nodal value of ``f`` at the mesh node ``point`` (all ranks)."""
-    n = disc.V.dofmap.index_map.size_local
-    X = disc.V.tabulate_dof_coordinates()[:n, : len(point)]
-    here = np.flatnonzero(np.linalg.norm(X - np.asarray(point), axis=1) < 1e-12)
-    return disc.comm.allreduce(float(f.x.array[here[0]]) if here.size else -np.inf, op=MPI.MAX)
+from fpsolve.errors import ProblemError
+from fpsolve.problem.domain import Cuboid, Sphere
+from fpsolve.problem.exact import committor_1d, mfpt_1d, radial_exit_time
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+from fpsolve.solvers.exit_time import ExitTimeSolver
+from fpsolve.solvers.linear import make_ksp, solve
 
 
 @pytest.mark.parametrize("scheme", ["eafe", "afc", "galerkin"])
@@ -97,23 +68,23 @@ def test_brownian_exit_time_from_ball() -> None:
     ("eps2", "measured"), [(0.1, 4.5e-4), (0.05, 8.2e-4), (0.025, 1.6e-3), (0.01, 3.9e-3)]
 )
 def test_double_well_mfpt_matches_double_integral(eps2: float, measured: float) -> None:
-    err = _double_well(eps2, 64, "eafe")
+    err = testing.double_well_error(eps2, 64, "eafe")
     assert abs(err) < 2 * measured, err
 
 
 def test_small_eps_fitted_scheme_versus_galerkin() -> None:
     # ε² = 0.02, 64 cells, T(−1) = 6.16e5: eafe 2.0e-3 (measured); Galerkin and AFC both +0.30
     # (the limiter is inactive on the monotone T, so AFC = Galerkin here)
-    fitted = _double_well(0.02, 64, "eafe")
+    fitted = testing.double_well_error(0.02, 64, "eafe")
     assert abs(fitted) < 5e-3, fitted
     for scheme in ("galerkin", "afc"):
-        err = _double_well(0.02, 64, scheme)
+        err = testing.double_well_error(0.02, 64, scheme)
         assert err > 0.25 and abs(err) > 100 * abs(fitted), (scheme, err, fitted)
 
 
 def test_fitted_scheme_converges_at_second_order() -> None:
     # measured 3.3e-3, 8.2e-4, 2.1e-4 at ε² = 0.05: order 2.00
-    errors = [abs(_double_well(0.05, n, "eafe")) for n in (32, 64, 128)]
+    errors = [abs(testing.double_well_error(0.05, n, "eafe")) for n in (32, 64, 128)]
     orders = observed_orders([1 / 32, 1 / 64, 1 / 128], errors)
     assert np.all(orders > 1.9), (errors, orders)
 
@@ -242,7 +213,12 @@ def test_same_answer_in_serial_and_parallel(Q: sp.Matrix, rtol: float) -> None:
         disc = Discretisation(p, build_mesh(p.domain, comm), scheme="eafe")
         solver = ExitTimeSolver(disc)
         T = solver.solve()
-        values.append((_at(disc, T, (0.0, 0.0)), _at(disc, solver.committor(["xmax"]), (0.0, 0.0))))
+        values.append(
+            (
+                testing.nodal_value(disc, T, (0.0, 0.0)),
+                testing.nodal_value(disc, solver.committor(["xmax"]), (0.0, 0.0)),
+            )
+        )
     np.testing.assert_allclose(values[0], values[1], rtol=rtol)
 
 

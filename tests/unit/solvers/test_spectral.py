@@ -10,9 +10,9 @@ import sympy as sp
 
 from fpsolve import testing
 from fpsolve.discretisation.functionals import error_L2
-from fpsolve.problem.domain import Cuboid
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.spectral import SpectralSolver
 from fpsolve.solvers.stationary import StationarySolver

@@ -19,40 +19,19 @@ import ufl
 
 from fpsolve import testing
 from fpsolve.discretisation.functionals import error_L2, observed_orders
-from fpsolve.problem.domain import Cuboid
-from fpsolve.problem.exact import ou_stationary_covariance, ou_stationary_current, ou_stationary_density
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.discretisation.symbolic import to_ufl
+from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.exact import ou_stationary_covariance
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.stationary import StationarySolver
-from fpsolve.discretisation.symbolic import to_ufl
-
-
-def _errors(problem_at, A, K, mu, cells, scheme):
-    sigma = ou_stationary_covariance(A, K)
-    out = []
-    for n in cells:
-        p = problem_at(n)
-        disc = Discretisation(p, build_mesh(p.domain), scheme=scheme)
-        res = StationarySolver(disc).solve()
-        X = ufl.SpatialCoordinate(disc.msh)
-        rho_ex = to_ufl(ou_stationary_density(mu, sigma), X, p.coords)
-        J_ex = to_ufl(ou_stationary_current(A, K, mu), X, p.coords)
-        out.append(
-            (
-                error_L2(res.rho, rho_ex, disc.msh, relative=True),
-                error_L2(disc.current(res.rho), J_ex, disc.msh, relative=True),
-                disc.minimum(res.rho) / disc.maximum(res.rho),
-                abs(disc.mass(res.rho) - 1.0),
-            )
-        )
-    return np.array(out)
 
 
 @pytest.mark.parametrize("scheme", ["afc", "galerkin"])
 def test_anisotropic_ou_density_and_current_converge(scheme: str) -> None:
     cells = [32, 64, 128]
-    e = _errors(testing.ou_problem, testing.A, testing.EPS2 * testing.Q, testing.MU, cells, scheme)
+    e = testing.ou_errors(testing.ou_problem, testing.A, testing.EPS2 * testing.Q, testing.MU, cells, scheme)
     h = [1.0 / n for n in cells]
     rho_orders, J_orders = observed_orders(h, e[:, 0]), observed_orders(h, e[:, 1])
     assert rho_orders[-1] >= 1.9, (e, rho_orders)
@@ -63,27 +42,13 @@ def test_anisotropic_ou_density_and_current_converge(scheme: str) -> None:
         assert e[:, 2].min() >= -1e-9
 
 
-def phase_space(gamma: float, T: float = 0.1, omega: float = 1.0):
-    """Problem factory, drift matrix and diffusion of the degenerate phase-space OU."""
-    th, v = coordinates(2)
-    A = np.array([[0.0, -1.0], [omega**2, gamma]])
-    K = np.diag([0.0, gamma * T])
-
-    def make(n: int) -> FokkerPlanckProblem:
-        box = Cuboid((-1.6, -1.6), (1.6, 1.6), (n, n))  # ±5 standard deviations
-        drift = sp.Matrix([v, -gamma * v - omega**2 * th])
-        return FokkerPlanckProblem(2, sp.Matrix([[0, 0], [0, 1]]), gamma * T, box, drift=drift)
-
-    return make, A, K
-
-
 @pytest.mark.parametrize("gamma", [0.5, 0.1, 0.01])
 def test_degenerate_phase_space_ou(gamma: float) -> None:
-    make, A, K = phase_space(gamma)
+    make, A, K = testing.phase_space(gamma)
     sigma = ou_stationary_covariance(A, K)
     np.testing.assert_allclose(sigma, np.diag([0.1, 0.1]), atol=1e-14)  # N(0, diag(T/ω², T))
     cells = [32, 64]
-    e = _errors(make, A, K, np.zeros(2), cells, "afc")
+    e = testing.ou_errors(make, A, K, np.zeros(2), cells, "afc")
     # measured 4.5e-3 … 4.6e-3 (ρ) and ≤ 3e-2 (J) at 64 cells for all three γ: 2× margin
     assert e[-1, 0] < 0.01, e
     assert e[-1, 1] < 0.06, e
@@ -92,8 +57,8 @@ def test_degenerate_phase_space_ou(gamma: float) -> None:
 
 
 def test_phase_space_galerkin_undershoots_where_afc_does_not() -> None:
-    make, A, K = phase_space(0.01)
-    e = _errors(make, A, K, np.zeros(2), [64], "galerkin")
+    make, A, K = testing.phase_space(0.01)
+    e = testing.ou_errors(make, A, K, np.zeros(2), [64], "galerkin")
     assert e[0, 2] < -1e-7  # measured −3e-7 relative: Galerkin is not positivity preserving
 
 

@@ -15,9 +15,9 @@ import sympy as sp
 import ufl
 
 from fpsolve.discretisation.functionals import error_L2, integral, observed_orders
-from fpsolve.problem.domain import Cuboid
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 from fpsolve.solvers.stationary import StationarySolver
 

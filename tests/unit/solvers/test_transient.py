@@ -18,10 +18,10 @@ import sympy as sp
 
 from fpsolve import testing
 from fpsolve.discretisation.functionals import moments
-from fpsolve.problem.domain import Cuboid
-from fpsolve.problem.exact import ou_covariance, ou_mean
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.exact import ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, gaussian_density
 from fpsolve.solvers.transient import TransientSolver
 
@@ -56,31 +56,8 @@ def test_ou_moments_match_exact_solution(
         assert dts.max() > 1.5 * dts.min()
 
 
-def degenerate_problem(cells: int) -> FokkerPlanckProblem:
-    """ε² = 1e-3, rank-1 state-dependent Q = v vᵀ with v = (1, x), confining loss, reflecting box."""
-    x, y = coordinates(2)
-    Q = sp.Matrix([[1, x], [x, x**2]])
-    loss = (x**2 + 2 * y**2 + x * y) / 2
-    start = gaussian_density([0.5, -0.4], 0.003 * np.eye(2))  # width 0.055 < h = 0.083: point-mass-like
-    return FokkerPlanckProblem(
-        2, Q, 1e-3, Cuboid((-1.0, -1.0), (1.0, 1.0), (cells, cells)), loss=loss, initial=start
-    )
-
-
-def _evolve(scheme: str, steps: int, dt: float = 5e-3) -> TransientSolver:
-    p = degenerate_problem(24)
-    disc = Discretisation(p, build_mesh(p.domain), scheme=scheme)
-    assert disc.rank_Q == 1
-    rho = disc.interpolate(p.initial)
-    rho.x.array[:] /= disc.mass(rho)
-    solver = TransientSolver(disc, dt)
-    for _ in solver.run(rho, [steps * dt]):
-        pass
-    return solver
-
-
 def test_mass_conserved_and_positive_over_1000_steps() -> None:
-    solver = _evolve("afc", 1000)
+    solver = testing.evolve_degenerate("afc", 1000)
     assert len(solver.history) == 1000
     mass = np.array([r.mass for r in solver.history])
     assert np.abs(mass - 1.0).max() <= 1e-10
@@ -89,7 +66,7 @@ def test_mass_conserved_and_positive_over_1000_steps() -> None:
 
 
 def test_galerkin_goes_negative_on_the_same_problem() -> None:
-    solver = _evolve("galerkin", 50)
+    solver = testing.evolve_degenerate("galerkin", 50)
     worst = min(r.min / r.max for r in solver.history)
     assert worst < -1e-3, worst  # measured −0.26 in 50 steps (−0.73 in 1000): not round-off
 
