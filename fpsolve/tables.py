@@ -10,16 +10,21 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from fpsolve.errors import CaseError
+from fpsolve.errors import CaseError, FpsolveError
 
 __all__ = ["check_keys", "table", "string", "number", "integer", "vector", "points", "boolean"]
 
 
-def check_keys(data: Mapping[str, Any], valid: set[str] | frozenset[str], where: str) -> None:
-    """Raise naming the first key of ``data`` not in ``valid`` (and listing the valid ones)."""
+def check_keys(
+    data: Mapping[str, Any],
+    valid: set[str] | frozenset[str],
+    where: str,
+    error: type[FpsolveError] = CaseError,
+) -> None:
+    """Raise ``error`` naming the first key of ``data`` not in ``valid`` (and listing the valid ones)."""
     unknown = sorted(set(data) - set(valid))
     if unknown:
-        raise CaseError(f"unknown key '{unknown[0]}' in {where}; valid keys: {', '.join(sorted(valid))}")
+        raise error(f"unknown key '{unknown[0]}' in {where}; valid keys: {', '.join(sorted(valid))}")
 
 
 def table(data: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 r"""Diagnostics of a stationary probability current :math:`J_\infty = \beta\rho_\infty - K\nabla\rho_\infty`.
 
-Broken detailed balance (THEORY.md §2, §3): for a stationary density the current is divergence free,
+Broken detailed balance (docs/theory.md §2, §3): for a stationary density the current is divergence free,
 :math:`\nabla\cdot J_\infty = 0`, and vanishes identically iff the process is reversible. This module
 measures, from the finite-element ρ_h and the recovered current J_h of
 :meth:`~fpsolve.discretisation.operators.Discretisation.current` (continuous P1 vectors):

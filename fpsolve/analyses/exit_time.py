@@ -43,7 +43,7 @@ from fpsolve.analyses.base import (
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal, point_values
 from fpsolve.errors import CaseError
-from fpsolve.output.exit_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
+from fpsolve.output.exit_time_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
 from fpsolve.problem.bounds import (
     best_direction,
     lower_bound,

@@ -1,4 +1,4 @@
-r"""The ``mass_concentration`` analysis (drift regime, THEORY.md §1.4, a surrogate for the paper's Thm 1.2).
+r"""The ``mass_concentration`` analysis (drift regime, docs/theory.md §1.4; a surrogate for Thm 1.2).
 
 Mass in the shrinking ball and its deficit
 
@@ -7,7 +7,8 @@ Mass in the shrinking ball and its deficit
 
 with ρ from the transient solver (backward Euler + FCT). The breakdown time is the first recorded time
 with β > ``threshold`` (linear interpolation between recording times). The paper's constants a, α of
-:math:`T_\varepsilon = (2/\lambda)\log(R_0/(a\varepsilon^\alpha))` are not available (THEORY §1.1); two
+:math:`T_\varepsilon = (2/\lambda)\log(R_0/(a\varepsilon^\alpha))` are not available (docs/theory.md
+§1.1); two
 computable references are reported instead:
 
 * ``reference = "ou"`` (linear drift, constant Q): ρ stays Gaussian, :math:`N(\mu_t, \Sigma_t)` from
@@ -59,7 +60,7 @@ from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal
 from fpsolve.errors import CaseError, ProblemError
-from fpsolve.output.exit_figures import (
+from fpsolve.output.concentration_figures import (
     concentration_figure,
     concentration_sweep_figure,
     concentration_validation_figure,

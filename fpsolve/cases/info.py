@@ -2,7 +2,7 @@ r"""``fpsolve info``: what a case defines, and how hard it is to discretise.
 
 Reports the parsed problem, mesh size, the PSD check of Q at the mesh nodes with its numerical rank,
 and the cell Péclet number :math:`\mathrm{Pe}_T = |\beta|h_T/(2k_\beta)`,
-:math:`k_\beta = \beta^TK\beta/|\beta|^2` (diffusion along the streamline, NUMERICS.md §1) at cell
+:math:`k_\beta = \beta^TK\beta/|\beta|^2` (diffusion along the streamline, docs/numerics.md) at cell
 midpoints: ``Pe > 1`` is where plain Galerkin oscillates; ``k_β = 0`` (degenerate Q along β) is
 reported as infinite.
 """

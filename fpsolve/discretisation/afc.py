@@ -7,7 +7,7 @@ Given the conservative matrix :math:`A_{ij} = \int (K\nabla\phi_j - \beta\phi_j)
            \qquad A_L = A - D,
 
 so that :math:`A_L` has non-positive off-diagonal entries and still zero column sums: a singular
-M-matrix for any :math:`K \succeq 0` (degenerate included) on any mesh (Kuzmin; NUMERICS.md §2.6).
+M-matrix for any :math:`K \succeq 0` (degenerate included) on any mesh (Kuzmin; docs/numerics.md).
 The difference between the high-order (Galerkin) and low-order systems is a sum of antisymmetric
 edge fluxes :math:`f_{ij} = -f_{ji}`; the limiters below scale them by symmetric
 :math:`\alpha_{ij}\in[0,1]`, which keeps exact mass conservation and restores second-order accuracy

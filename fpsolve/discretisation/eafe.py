@@ -6,7 +6,7 @@ for the edge :math:`E = (i, j)`, :math:`t_E = x_j - x_i`, any linear u, v satisf
 (:math:`\delta_E u = u_i - u_j`).
 Along each edge the flux :math:`\alpha\rho' - s\rho/|t_E|` with edge diffusion
 :math:`\alpha_E = \hat t_E^T K \hat t_E` and edge drift :math:`s_E = \beta\cdot t_E` (both at the edge
-midpoint) is integrated exactly (Scharfetter–Gummel; Xu & Zikatanov 1999, NUMERICS.md §2.3):
+midpoint) is integrated exactly (Scharfetter–Gummel; Xu & Zikatanov 1999, docs/numerics.md):
 
 .. math::  A_{ij} = S_{ij} + C_{ij},\qquad
            C|_E = \omega_E\big[g(-s_E)\,\rho_i - g(s_E)\,\rho_j\big](v_i - v_j),\qquad
@@ -24,7 +24,7 @@ Every edge term is antisymmetric in (i, j) after summation over ``v``, so :math:
 mass conservation) and :math:`A^T` is the backward operator. Off-diagonals are non-positive when
 :math:`S` is and the Laplace weights are non-negative (Delaunay 2-D mesh, scalar or axis-diagonal K on an
 axis-aligned mesh). Positive ones (obtuse 3-D meshes, cross-correlated K) are upwinded and then limited
-(AFC) in :class:`~fpsolve.discretisation.operators.Discretisation`: upwinding alone (NUMERICS.md §2.6)
+(AFC) in :class:`~fpsolve.discretisation.operators.Discretisation`: upwinding alone (docs/numerics.md)
 changes the
 diffusion by O(1) there (measured: 37 % error for Brownian exit from a coarse ball).
 

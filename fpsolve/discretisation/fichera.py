@@ -1,7 +1,7 @@
 r"""Fichera classification of boundary facets: which absorbing boundary the process can reach.
 
 For :math:`\mathcal L u = \nabla\cdot(K\nabla u) + \beta\cdot\nabla u` with outward normal n
-(THEORY.md §9; Oleinik & Radkevich 1973):
+(docs/theory.md §9; Oleinik & Radkevich 1973):
 
 * :math:`n^TKn > 0`: **noncharacteristic** — diffusion reaches the boundary;
 * :math:`n^TKn = 0` and the Fichera function :math:`\mathfrak b = \beta\cdot n > 0`: characteristic,

@@ -1,4 +1,4 @@
-r"""Rigorous two-sided bounds on the mean exit time (THEORY.md §1.2–1.3), evaluated at given points.
+r"""Rigorous two-sided bounds on the mean exit time (docs/theory.md §1.2–1.3), evaluated at given points.
 
 Generator :math:`\mathcal L f = b\cdot\nabla f + \varepsilon^2 Q:\nabla^2 f` with drift
 :math:`b = -\nabla L` (or the problem's general drift; ``∇L`` below means ``−b``).

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fpsolve.errors import ProblemError
+from fpsolve.tables import check_keys
 
 Columns = dict[str, npt.NDArray[np.float64]]
 KEYS = {"columns", "file"}
@@ -33,9 +34,7 @@ def load_data(table: Mapping[str, Any], base: Path) -> Columns:
     >>> load_data({"columns": {"a": [1, 2], "t": [0.5, 1.0]}}, Path("."))["t"].tolist()
     [0.5, 1.0]
     """
-    unknown = sorted(set(table) - KEYS)
-    if unknown:
-        raise DataError(f"unknown key '{unknown[0]}' in [data]; valid keys: {', '.join(sorted(KEYS))}")
+    check_keys(table, KEYS, "[data]", DataError)
     if ("columns" in table) == ("file" in table):
         raise DataError("[data] needs exactly one of 'columns' (inline arrays) or 'file' (CSV/NPZ)")
     if "columns" in table:

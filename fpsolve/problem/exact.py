@@ -1,4 +1,4 @@
-r"""Closed-form solutions used to verify the solvers (THEORY.md §8).
+r"""Closed-form solutions used to verify the solvers (docs/theory.md §8).
 
 Ornstein–Uhlenbeck process :math:`dX = -A(X-\mu)dt + \sqrt{2}\,K^{1/2}dW` with constant
 :math:`K = \varepsilon^2 Q \succeq 0` (degenerate allowed when :math:`(A, K^{1/2})` is controllable):
@@ -9,7 +9,7 @@ Ornstein–Uhlenbeck process :math:`dX = -A(X-\mu)dt + \sqrt{2}\,K^{1/2}dW` with
 * stationary current :math:`J_\infty = \beta\rho_\infty - K\nabla\rho_\infty
   = \big(-A + K\Sigma_\infty^{-1}\big)(x-\mu)\,\rho_\infty` (zero iff :math:`AK = KA^T`).
 
-Mean exit times (THEORY.md §4.1), by quadrature on a fine grid:
+Mean exit times (docs/theory.md §4.1), by quadrature on a fine grid:
 
 * 1-D :math:`\varepsilon^2 Q T'' + b T' = -1` on (a, b) (:func:`mfpt_1d`);
 * radial :math:`\varepsilon^2(T'' + (d-1)T'/r) - \lambda r T' = -1`, :math:`T'(0) = 0`, :math:`T(R) = 0`:

@@ -1,4 +1,4 @@
-r"""Kwon–Ao–Thouless decomposition of a linear drift (THEORY.md §2, §3, §8 #2–3).
+r"""Kwon–Ao–Thouless decomposition of a linear drift (docs/theory.md §2, §3, §8 #2–3).
 
 For the linear SDE :math:`dX = -A(X-\mu)\,dt + \sqrt 2\,D^{1/2}dW` (constant :math:`D \succeq 0`; in
 fpsolve :math:`D = K = \varepsilon^2 Q`, or :math:`D = Q` with the temperature :math:`\varepsilon^2`
@@ -92,7 +92,7 @@ def controllability_rank(A: npt.ArrayLike, D: npt.ArrayLike, rtol: float = 1e-10
 
 
 def kwon_decomposition(A: npt.ArrayLike, D: npt.ArrayLike) -> KwonDecomposition:
-    r"""Decompose :math:`A = (D + Q_K)U` by the Lyapunov recipe (THEORY.md §2.1).
+    r"""Decompose :math:`A = (D + Q_K)U` by the Lyapunov recipe (docs/theory.md §2.1).
 
     Raises
     ------

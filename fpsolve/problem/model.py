@@ -19,7 +19,7 @@ of the b drawn samples' gradients. Drawn uniformly *with* replacement, :math:`\m
 Q/b` with ``f = 1``; drawn *without* replacement (one batch of b distinct samples per step),
 the data part carries the finite-population factor ``f = (N − b)/(N − 1)`` (zero for full batches).
 Matching mean and covariance of one step of length η with the SDE
-:math:`dX = -\nabla L\,dt + \sqrt{2\varepsilon^2}\,G\,dW` gives ε² = η/(2b) (THEORY.md §0).
+:math:`dX = -\nabla L\,dt + \sqrt{2\varepsilon^2}\,G\,dW` gives ε² = η/(2b) (docs/theory.md §0).
 
 *Label noise.* With ``label`` naming the target column and ``label_noise = δ``, every drawn sample gets
 a fresh label :math:`y_i + \delta\xi`, ξ of mean 0 and variance 1 (Gaussian or Rademacher), independent
@@ -49,6 +49,7 @@ from fpsolve.problem.data import Columns, DataError, load_data
 from fpsolve.problem.domain import Domain
 from fpsolve.problem.expressions import parse_expression
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, eps2_from_sgd
+from fpsolve.tables import check_keys
 
 Array = npt.NDArray[np.float64]
 KEYS = {
@@ -261,9 +262,7 @@ def model_from_tables(
     ``constants`` are the case's ``[parameters]`` (numbers substituted into the loss); ``base`` is the
     folder of the case file (data files are relative to it).
     """
-    unknown = sorted(set(model) - KEYS)
-    if unknown:
-        raise ProblemError(f"unknown key '{unknown[0]}' in [model]; valid keys: {', '.join(sorted(KEYS))}")
+    check_keys(model, KEYS, "[model]", ProblemError)
     if data is None:
         raise DataError("a [model] needs a [data] table")
     cols = load_data(data, base)

@@ -21,7 +21,7 @@ from fpsolve.solvers.stationary import StationarySolver
 
 X, Y = coordinates(2)
 LU = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
-# Kunin et al. Fig. 3 (THEORY §3.1), temperature ε² = 0.0025 as in cases/kunin_fig3_ou.toml
+# Kunin et al. Fig. 3 (docs/theory.md §3.1), temperature ε² = 0.0025 as in cases/kunin_fig3_ou.toml
 A_K = np.array([[2.5, -1.5], [-1.5, 2.5]])
 B_K = np.array([-0.1, 0.05])
 D_K = np.diag([4.0, 1.0])

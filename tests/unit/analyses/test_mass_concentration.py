@@ -1,4 +1,4 @@
-r"""Mass in the shrinking ball (THEORY §1.4): Gaussian ball probabilities and FE against the exact OU law."""
+r"""Mass in the shrinking ball (docs/theory.md §1.4): Gaussian ball probabilities, FE against exact OU."""
 
 from __future__ import annotations
 

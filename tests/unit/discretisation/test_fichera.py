@@ -1,6 +1,6 @@
 """Fichera classification of boundary parts and absorbing conditions only where the process can exit.
 
-* Squared-Bessel check (THEORY.md §9): dX = δdt + 2√X dW on (0, 1) (K = 2x): x = 0 is characteristic
+* Squared-Bessel check (docs/theory.md §9): dX = δdt + 2√X dW on (0, 1) (K = 2x): x = 0 is characteristic
   and reached iff δ < 2.
 * K = diag(0, k) on a square: the x-walls are characteristic; drift −x points inward (not reached),
   +x outward (reached), 0 tangential (neutral); the y-walls are noncharacteristic.

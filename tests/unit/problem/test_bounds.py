@@ -1,4 +1,4 @@
-r"""Exit-time bounds (THEORY §1.2–1.3) on Brownian motion in a disk, where the lower bound is exact.
+r"""Exit-time bounds (docs/theory.md §1.2–1.3) on Brownian motion in a disk, where the lower bound is exact.
 
 Brownian motion (L = 0, Q = I, ε² = 1/2) in the unit disk: :math:`E_x\tau = (1 - r^2)/2` exactly, which is
 the lower bound :math:`(R_0^2 - r^2)/(2\varepsilon^2\sigma d)` with σ = 1, d = 2 (the equality case).

@@ -1,4 +1,4 @@
-"""Kwon decomposition algebra against THEORY.md §2.1/§3.1 numbers and random matrices."""
+"""Kwon decomposition algebra against docs/theory.md §2.1/§3.1 numbers and random matrices."""
 
 import re
 
@@ -46,7 +46,7 @@ def test_random_stable_A_full_and_rank1_D(seed: int, d: int) -> None:
 
 
 def test_theory_example_nonsymmetric_rank1() -> None:
-    # THEORY §2.1 [DERIVED+CHECKED]: A = [[1,2],[-0.5,0.7]], D = diag(1,0)
+    # docs/theory.md §2.1 [DERIVED+CHECKED]: A = [[1,2],[-0.5,0.7]], D = diag(1,0)
     dec = kwon_decomposition([[1.0, 2.0], [-0.5, 0.7]], np.diag([1.0, 0.0]))
     assert np.allclose(dec.U, [[1.7, -2.38], [-2.38, 14.892]], rtol=0, atol=1e-12)
     assert np.allclose(dec.Q_K, [[0, 5 / 17], [-5 / 17, 0]], rtol=0, atol=1e-12)
@@ -54,7 +54,8 @@ def test_theory_example_nonsymmetric_rank1() -> None:
 
 
 def test_kunin_fig3_numbers() -> None:
-    # THEORY §3.1 [VERIFIED code + CHECKED]: Q_K = [[0, .9], [-.9, 0]], U = [[385, -375], [-375, 865]]/481
+    # docs/theory.md §3.1 [VERIFIED code + CHECKED]:
+    # Q_K = [[0, .9], [-.9, 0]], U = [[385, -375], [-375, 865]]/481
     A = np.array([[2.5, -1.5], [-1.5, 2.5]])
     D = np.diag([4.0, 1.0])
     dec = kwon_decomposition(A, D)
@@ -86,7 +87,7 @@ def test_singular_and_unstable_are_reported(A: np.ndarray, why: str) -> None:
 
 
 def test_uncontrollable_degenerate_D_is_reported() -> None:
-    # THEORY §1.5: diag A = (1, 2), D = e1 e1ᵀ: Σ∞ = diag(1, 0) has rank 1
+    # docs/theory.md §1.5: diag A = (1, 2), D = e1 e1ᵀ: Σ∞ = diag(1, 0) has rank 1
     assert controllability_rank(np.diag([1.0, 2.0]), np.diag([1.0, 0.0])) == 1
     with pytest.raises(ProblemError, match="not controllable"):
         kwon_decomposition(np.diag([1.0, 2.0]), np.diag([1.0, 0.0]))

@@ -55,7 +55,7 @@ def test_ou_moments_agree_with_exact_solution() -> None:
 
 
 def test_brownian_exit_time_from_disk_needs_the_bridge_correction() -> None:
-    # E τ = (R² − r²)/(2dε²) = 0.375 for R = 1, r = 0.5, d = 2, ε² = 0.5 (THEORY.md §1.2)
+    # E τ = (R² − r²)/(2dε²) = 0.375 for R = 1, r = 0.5, d = 2, ε² = 0.5 (docs/theory.md §1.2)
     (x, y) = coordinates(2)
     bm = FokkerPlanckProblem(
         2, sp.eye(2), 0.5, Sphere((0.0, 0.0), 1.0, 0.2), loss=0 * x, absorbing=("boundary",)

@@ -1,6 +1,7 @@
 r"""Exit-time statistics from the backward problems 𝓛T = −1, 𝓛T₂ = −2T, 𝓛u = 0 (transposed operator).
 
-References (fpsolve.problem.exact, THEORY.md §4.1): Brownian motion T = (R² − r²)/(2dε²) in the disk and ball;
+References (fpsolve.problem.exact, docs/theory.md §4.1): Brownian motion T = (R² − r²)/(2dε²) in the disk
+and ball;
 the radial exit time of the rotationally symmetric OU process (L = λ|x|²/2) from the unit disk; the
 1-D double integral for the double well L = x⁴/4 − x²/2 on (−2, 0), reflecting at −2 and absorbing at
 the saddle, where T(−1) grows like e^{1/(4ε²)} (exit against the drift). The exponentially fitted scheme

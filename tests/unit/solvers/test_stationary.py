@@ -1,4 +1,4 @@
-r"""Stationary densities and currents against exact Ornstein–Uhlenbeck solutions (THEORY.md §8 #1–2).
+r"""Stationary densities and currents against exact Ornstein–Uhlenbeck solutions (docs/theory.md §8 #1–2).
 
 * 2-D anisotropic OU (A = V⁻¹diag(4,1)V, Q = [[1,.5],[.5,.5]], ε² = 0.05): ρ∞ = N(μ,Σ) with
   AΣ+ΣAᵀ = 2ε²Q and the non-zero current J∞ = (−A + KΣ⁻¹)(x−μ)ρ∞. Expected orders: 2 for ρ (P1),
@@ -64,7 +64,7 @@ def test_phase_space_galerkin_undershoots_where_afc_does_not() -> None:
 
 def test_state_dependent_noise_uses_ito_divergence() -> None:
     # 1-D, L = x²/2, Q = 1 + x²/2: zero flux ⇒ ρ∞ ∝ Q⁻¹exp(−∫L'/(ε²Q)) = (1 + x²/2)^{−(1 + 1/ε²)}
-    # (THEORY.md §8 #6). Dropping ε²∇·Q from β would give the exponent −1/ε² instead.
+    # (docs/theory.md §8 #6). Dropping ε²∇·Q from β would give the exponent −1/ε² instead.
     (x,) = coordinates(1)
     eps2 = 0.25
     exact = (1 + x**2 / 2) ** (-(1 + 1 / eps2))

@@ -1,4 +1,4 @@
-r"""Stationary density where Q vanishes inside the domain: Chen et al.'s quartic well (THEORY.md §5.1).
+r"""Stationary density where Q vanishes inside the domain: Chen et al.'s quartic well (docs/theory.md §5.1).
 
 :math:`d\theta = -(\theta^3 - \mu\theta)dt + \zeta\theta\,dW`, i.e. ``L = θ⁴/4 − μθ²/2``,
 ``ε²Q = ζ²θ²/2`` (zero at θ = 0). The zero-flux solution

@@ -1,7 +1,7 @@
 r"""Transient solver: exact OU moments, exact mass conservation, positivity where Galerkin fails.
 
 * OU from a narrow Gaussian N(m₀, Σ₀): the exact law stays Gaussian with mean μ + e^{−At}(m₀−μ) and
-  covariance from Σ̇ = −AΣ − ΣAᵀ + 2ε²Q (THEORY.md §1.4). Errors: spatial O(h²) (+ the initial
+  covariance from Σ̇ = −AΣ − ΣAᵀ + 2ε²Q (docs/theory.md §1.4). Errors: spatial O(h²) (+ the initial
   interpolation of a Gaussian of width 0.14 on h = 0.0375) and O(Δt) (backward Euler) or the TS
   tolerance (adaptive BDF2).
 * Reflecting walls, 1000 backward-Euler steps: Σᵢ mᵢρᵢ is conserved to round-off (1ᵀA_L = 0 and the
