@@ -1,10 +1,17 @@
 """Command line: ``fpsolve run | validate | info | plot | demo``; PETSc options pass through.
 
-Arguments fpsolve does not know and that start with ``-`` (``-fpsolve_stationary_ksp_monitor``, …)
-are handed to ``petsc4py.init`` before PETSc is imported, so they take precedence over every default
-and case-file option. User errors (:class:`~fpsolve.errors.FpsolveError`: bad case file, bad
-expression, non-PSD Q, missing mesh, diverged solver, occupied output directory) print one line on
-stderr and exit with status 2; a run whose checks fail exits with status 1.
+PETSc options carry an fpsolve solver prefix (``-fpsolve_stationary_ksp_monitor``, …; or are one of
+PETSc's global options such as ``-log_view``) and are handed to ``petsc4py.init`` before PETSc is
+imported, so they take precedence over every default and case-file option; any other unknown
+argument (``--ovewrite``) is a usage error before anything is solved.
+
+Exit status, with one line on stderr (from rank 0 under MPI): 0 all checks passed; 1 a check failed or
+a solve failed (:class:`~fpsolve.errors.SolverDivergedError`); 2 bad input or usage (any other
+:class:`~fpsolve.errors.FpsolveError`: bad case file or expression, non-PSD Q, missing mesh, occupied
+output directory, …); 3 an internal error (a bug: ``--debug`` shows the traceback); 130 interrupted.
+An error on some MPI ranks only ends every rank (``MPI_Abort``) instead of leaving them waiting.
+The only function-local imports of the package are here: PETSc must not be imported before
+``petsc4py.init`` has the command line's options.
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import time
+import traceback
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import fpsolve
 
@@ -35,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fpsolve {fpsolve.__version__}")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="only warnings and errors, no progress bar"
+        "-q", "--quiet", action="store_true", help="no progress output (results and errors still shown)"
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="solve a case file: fields, summary.json, figures")
     run.add_argument("case", type=Path)
@@ -60,32 +72,129 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fpsolve`` console script."""
+    """Entry point of the ``fpsolve`` console script; returns the exit status (see module docstring)."""
     args_in = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_in  # anywhere on the line, before or after the command
     parser = _parser()
-    args, extra = parser.parse_known_args(args_in)
-    stray = [a for a in extra if not a.startswith("-")]
-    if stray and len(stray) == len(extra):
-        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    args, extra = parser.parse_known_args([a for a in args_in if a != "--debug"])
+    args.debug = debug
+    petsc_args = _petsc_arguments(parser, extra)
 
     import petsc4py
 
-    petsc4py.init([sys.argv[0], *extra])
+    petsc4py.init([sys.argv[0], *petsc_args])
 
     from mpi4py import MPI
 
-    from fpsolve.errors import FpsolveError
-    from fpsolve.log import configure
+    from fpsolve.log import RESULT, configure
 
     quiet = args.quiet or getattr(args, "quiet_run", False)
-    configure(logging.WARNING if quiet else logging.INFO)
+    configure(RESULT if quiet else logging.INFO)
     comm = MPI.COMM_WORLD
     try:
         return _dispatch(args, quiet, comm)
-    except FpsolveError as exc:
-        if comm.rank == 0:
-            print(f"fpsolve: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+    except BaseException as exc:  # noqa: BLE001  (every failure becomes one line and an exit status)
+        return _failed(comm, exc, args.debug)
+
+
+#: PETSc's global options that take no solver prefix and may be given on the command line.
+PETSC_GLOBAL = (
+    "log_view",
+    "log_trace",
+    "help",
+    "info",
+    "options_left",
+    "options_view",
+    "malloc_debug",
+    "malloc_dump",
+    "on_error_abort",
+    "version",
+    "mat_view",
+    "vec_view",
+    "memory_view",
+)
+#: The options prefixes of fpsolve's PETSc/SLEPc objects (``-<prefix><option>``).
+PETSC_PREFIXES = (
+    "fpsolve_stationary_",
+    "fpsolve_transient_",
+    "fpsolve_exit_time_",
+    "fpsolve_source_",
+    "fpsolve_spectral_",
+)
+
+
+def _petsc_arguments(parser: argparse.ArgumentParser, extra: list[str]) -> list[str]:
+    """The arguments for PETSc; anything else is a usage error (exit 2) that names it.
+
+    An option for PETSc is ``-<fpsolve prefix><option> [value]`` or one of :data:`PETSC_GLOBAL`: a
+    mistyped fpsolve flag (``--ovewrite``) or an option no fpsolve solver reads (``-ksp_type``) is
+    refused before anything is solved, never forwarded to be ignored.
+    """
+    for k, arg in enumerate(extra):
+        if arg.startswith("--"):
+            parser.error(f"unknown option {arg} (see fpsolve {{run,validate,info,plot,demo}} --help)")
+        if arg.startswith("-") and not _is_number(arg):
+            name = arg[1:].split("=", 1)[0]
+            if name not in PETSC_GLOBAL and not name.startswith(PETSC_PREFIXES):
+                parser.error(
+                    f"unknown option {arg}: PETSc options need a solver prefix, "
+                    f"-<prefix><option> with <prefix> one of {', '.join(PETSC_PREFIXES)}"
+                )
+        elif k == 0 or not extra[k - 1].startswith("-") or _is_number(extra[k - 1]):
+            parser.error(f"unrecognized argument: {arg}")
+    return extra
+
+
+def _is_number(arg: str) -> bool:
+    try:
+        float(arg)
+    except ValueError:
+        return False
+    return True
+
+
+#: Seconds a failing rank waits for the others to fail too (a collective error) before it aborts all.
+MPI_ERROR_WAIT = float(os.environ.get("FPSOLVE_MPI_ERROR_WAIT", "20"))
+
+
+def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
+    """One line on stderr and the exit status of ``exc``; under MPI no rank is left waiting.
+
+    Exit status: 2 bad input (:class:`~fpsolve.errors.FpsolveError`), 1 a failed solve
+    (:class:`~fpsolve.errors.SolverDivergedError`), 3 an internal error (any other exception; the
+    traceback with ``--debug``), 130 an interrupt. Under MPI the failing rank waits up to
+    :data:`MPI_ERROR_WAIT` seconds for every rank to fail the same way (a collective error: rank 0
+    prints); if they do not (an error on some ranks only), it prints and calls ``MPI_Abort``.
+    """
+    from fpsolve.errors import FpsolveError, SolverDivergedError
+
+    if isinstance(exc, SolverDivergedError):
+        code, kind = 1, "error"
+    elif isinstance(exc, FpsolveError):
+        code, kind = 2, "error"
+    elif isinstance(exc, KeyboardInterrupt):
+        code, kind = 130, "interrupted"
+    else:
+        code, kind = 3, "internal error"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if code == 3:
+        text = f"{type(exc).__name__}: {text} (please report it; --debug shows the traceback)"
+    message = f"fpsolve: {kind}: {text}"
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if comm.size == 1:
+        print(message, file=sys.stderr, flush=True)
+        return code
+    request = comm.Ibarrier()
+    deadline = time.monotonic() + MPI_ERROR_WAIT
+    while not request.Test():
+        if time.monotonic() > deadline:  # the other ranks are busy elsewhere: end them all
+            print(f"{message} [rank {comm.rank}]", file=sys.stderr, flush=True)
+            comm.Abort(code)
+        time.sleep(0.01)
+    if comm.rank == 0:
+        print(message, file=sys.stderr, flush=True)
+    return code
 
 
 def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
@@ -93,23 +202,26 @@ def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
     from fpsolve.cases.info import case_info
     from fpsolve.cases.schema import load_case
     from fpsolve.cases.validate import validate_case
-    from fpsolve.log import get_logger
+    from fpsolve.log import report
 
-    log = get_logger()
     if args.command == "plot":
         for path in plot_directory(args.directory):
-            log.info(str(path))
+            report(str(path))
         return 0
     case = load_case(DEMO_CASE if args.command == "demo" else args.case)
     if args.command == "info":
-        report = case_info(case)
-        for key, value in report.items():
-            log.info(f"{key:28s} {json.dumps(value, ensure_ascii=False)}")
+        for key, value in case_info(case).items():
+            report(f"{key:28s} {_shorten(json.dumps(value, ensure_ascii=False))}")
         return 0
     if args.command == "validate":
         return 0 if validate_case(case, args.output, args.overwrite)["passed"] else 1
     summary = run_case(case, args.output, args.overwrite, progress=not quiet)
     return 0 if all(c["passed"] for c in summary["checks"]) else 1
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis and the full length (long expressions)."""
+    return text if len(text) <= limit else f"{text[: limit - 30]} … ({len(text)} characters)"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Rank-aware logging: rank 0 logs at INFO, other ranks only at WARNING and above.
 
-Every message fpsolve prints goes through :func:`get_logger`; nothing else writes to stdout.
+Every message fpsolve prints goes through :func:`get_logger`: progress at INFO, results (checks, where
+the outputs are, the ``info`` report) at :data:`RESULT` — shown even with ``--quiet`` — on stdout;
+warnings and errors on stderr.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Any
 from mpi4py import MPI
 
 _CONFIGURED = False
+#: Level of results: above INFO (progress), so ``--quiet`` keeps them.
+RESULT = 25
+logging.addLevelName(RESULT, "RESULT")
 
 
 def configure(level: int = logging.INFO, comm: MPI.Comm = MPI.COMM_WORLD) -> None:
@@ -28,10 +33,14 @@ def configure(level: int = logging.INFO, comm: MPI.Comm = MPI.COMM_WORLD) -> Non
     logger = logging.getLogger("fpsolve")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stdout)
-    fmt = "%(message)s" if comm.size == 1 else f"[{comm.rank}/{comm.size}] %(message)s"
-    handler.setFormatter(logging.Formatter(fmt))
-    logger.addHandler(handler)
+    fmt = logging.Formatter("%(message)s" if comm.size == 1 else f"[{comm.rank}/{comm.size}] %(message)s")
+    out = logging.StreamHandler(sys.stdout)
+    out.addFilter(lambda record: record.levelno < logging.WARNING)
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    for handler in (out, err):
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
     logger.setLevel(level if comm.rank == 0 else max(level, logging.WARNING))
     logger.propagate = False
     _CONFIGURED = True
@@ -56,3 +65,8 @@ def progress_bar(comm: MPI.Comm, enabled: bool) -> Any:
         TextColumn("t = {task.completed:.4g}"),
         TimeRemainingColumn(),
     )
+
+
+def report(message: str) -> None:
+    """Log a result line (level :data:`RESULT`: shown with ``--quiet`` too)."""
+    get_logger().log(RESULT, message)

@@ -37,7 +37,7 @@ import dolfinx
 from fpsolve.discretisation.mesh import TaggedMesh, exterior_facets
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import CaseError
-from fpsolve.log import get_logger
+from fpsolve.log import report
 from fpsolve.problem.domain import MeshFile
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.walls import MeshWalls
@@ -253,11 +253,10 @@ def mc_check(
 
 def log_checks(checks: list[dict[str, Any]]) -> None:
     """Log one line per check (rank 0)."""
-    log = get_logger()
     for c in checks:
         mark = "ok  " if c["passed"] else "FAIL"
         against = f" vs {c['reference']:.4e}" if c["reference"] != 0 else ""
-        log.info(f"  [{mark}] {c['name']}: {c['value']:.4e}{against} (tolerance {c['tolerance']:.1e})")
+        report(f"  [{mark}] {c['name']}: {c['value']:.4e}{against} (tolerance {c['tolerance']:.1e})")
 
 
 def reference_key(table: Mapping[str, Any], where: str) -> str | None:

@@ -18,7 +18,7 @@ from fpsolve.cases.schema import Case
 from fpsolve.cases.sweep import run_sweep, sweep_figures
 from fpsolve.cases.validate import validation_figures
 from fpsolve.errors import FpsolveError
-from fpsolve.log import get_logger
+from fpsolve.log import report
 from fpsolve.output.files import ResultDirectory, add_to_manifest
 
 __all__ = ["plot_directory", "run_case"]
@@ -40,7 +40,7 @@ def run_case(
     setup = time.perf_counter() - t0
     with ResultDirectory(target, overwrite) as result:  # only once the input is valid
         summary = run_into(case, disc, result.path, progress, setup)
-    get_logger().info(f"outputs in {target.resolve()}")
+    report(f"outputs in {target.resolve()}")
     return summary
 
 

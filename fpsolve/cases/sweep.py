@@ -21,7 +21,7 @@ from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import log_checks
 from fpsolve.cases.runner import discretise_case, run_into
 from fpsolve.cases.schema import Case, parse_case, sweep_override
-from fpsolve.log import get_logger
+from fpsolve.log import get_logger, report
 from fpsolve.output.files import ResultDirectory, write_json
 
 __all__ = ["run_sweep", "sweep_figures", "sweep_fits"]
@@ -35,7 +35,7 @@ def run_sweep(case: Case, out: Path, overwrite: bool, progress: bool) -> dict[st
     """Run every sweep point of ``case`` into ``out``; return (and write) the collected summary."""
     with ResultDirectory(out, overwrite) as staged:
         result = _sweep_into(case, staged.path, progress)
-    get_logger().info(f"outputs in {out.resolve()}")
+    report(f"outputs in {out.resolve()}")
     return result
 
 

@@ -30,7 +30,7 @@ from fpsolve.cases.eta_sweep import eta_sweep, log_sweep
 from fpsolve.cases.runner import discretise_case
 from fpsolve.cases.schema import Case
 from fpsolve.errors import CaseError
-from fpsolve.log import get_logger
+from fpsolve.log import get_logger, report
 from fpsolve.output.files import ResultDirectory, write_json
 from fpsolve.output.sgd_figures import sweep_figure
 from fpsolve.output.validation_figures import moments_figure
@@ -52,7 +52,6 @@ def validate_case(
     problem is rejected).
     """
     comm = MPI.COMM_WORLD
-    log = get_logger()
     truth = mc_problem or case.problem
     if (
         case.model is not None
@@ -64,7 +63,7 @@ def validate_case(
     target = Path(out or Path(str(case.output_dir) + "_validation"))
     with ResultDirectory(target, overwrite, comm) as staged:
         result = _validate_into(case, Context(disc, case.petsc, case.name, case.validate), truth, staged.path)
-    log.info(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {target.resolve()}")
+    report(f"validation {'PASSED' if result['passed'] else 'FAILED'}; results in {target.resolve()}")
     return result
 
 

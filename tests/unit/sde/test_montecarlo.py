@@ -13,6 +13,7 @@ import sympy as sp
 from mpi4py import MPI
 
 from fpsolve import testing
+from fpsolve.errors import ProblemError
 from fpsolve.problem.domain import Cuboid, Sphere
 from fpsolve.problem.exact import ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
@@ -257,8 +258,14 @@ def test_disk_mesh_walls_agree_with_the_closed_form_disk() -> None:
     assert abs(mesh_mc - 0.375) <= 4 * se1 + 1e-3
 
 
+def test_a_mesh_domain_needs_its_walls() -> None:
+    with pytest.raises(ProblemError, match="mesh-file domain needs its walls"):
+        EulerMaruyama(_annulus(("inner",)), 1e-3)
+
+
 def test_mesh_exit_times_are_rank_count_invariant() -> None:
-    em = EulerMaruyama(_annulus(("inner", "outer")), 2.5e-3)
+    p = _annulus(("inner", "outer"))
+    em = EulerMaruyama(p, 2.5e-3, walls=_walls(p))
     a = exit_times(em, [0.65, 0.0], 10_000, 10.0, seed=7, comm=MPI.COMM_SELF)
     b = exit_times(em, [0.65, 0.0], 10_000, 10.0, seed=7, comm=MPI.COMM_WORLD)
     assert a == b
