@@ -83,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import petsc4py
 
     petsc4py.init([sys.argv[0], *petsc_args])
+    from petsc4py import PETSc
+
+    PETSc.Sys.pushErrorHandler("python")  # PETSc errors become exceptions with their message, no trace dump
 
     from mpi4py import MPI
 

@@ -21,3 +21,7 @@ class SolverDivergedError(FpsolveError):
 
 class CaseError(FpsolveError):
     """The case file is malformed: unknown key, wrong type or bad expression."""
+
+
+class SolverOptionsError(FpsolveError):
+    """PETSc/SLEPc refused an option (a bad value, an unknown type): bad input, not a failed solve."""

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 import numpy as np
 
+from mpi4py import MPI
+
 from fpsolve.analyses.base import (
     MASS_TOL,
     POSITIVITY_TOL,
@@ -32,7 +34,7 @@ from fpsolve.analyses.base import (
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
 from fpsolve.discretisation.functionals import moments
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.errors import CaseError
+from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import progress_bar
 from fpsolve.output.density_figures import density_figure, observables_figure
 from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
@@ -46,9 +48,28 @@ METHODS = ("beuler", "ts")
 
 
 def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
-    """The problem's initial density interpolated and normalised to mass 1."""
-    rho = disc.interpolate(disc.problem.initial, name=name)
-    rho.x.array[:] /= disc.mass(rho)
+    """The problem's initial density interpolated and normalised to mass 1.
+
+    Raises :class:`~fpsolve.errors.ProblemError` if it is not finite, negative somewhere, or has no
+    mass on the mesh (e.g. a Gaussian narrower than a cell, or centred outside the domain).
+    """
+    with np.errstate(all="ignore"):
+        rho = disc.interpolate(disc.problem.initial, name=name)
+    n = disc.V.dofmap.index_map.size_local
+    local = rho.x.array[:n]
+    finite = disc.comm.allreduce(bool(np.isfinite(local).all()), op=MPI.LAND)
+    if not finite:
+        raise ProblemError("the initial density is not finite at some node (check [initial])")
+    lo, hi = disc.minimum(rho), disc.maximum(rho)
+    if lo < -1e-12 * max(hi, 0.0):
+        raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")
+    mass = disc.mass(rho)
+    if not (np.isfinite(mass) and mass > 1e-300):
+        raise ProblemError(
+            f"the initial density has no mass on the mesh (∫ρ₀ = {mass:.3e}): it is narrower than a cell "
+            "or lies outside the domain"
+        )
+    rho.x.array[:] /= mass
     rho.x.scatter_forward()
     return rho
 
@@ -156,8 +177,7 @@ class TransientAnalysis(Analysis):
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
         """Moments and test-function integrals at the output times against Monte Carlo."""
         disc = ctx.disc
-        rho = disc.interpolate(ctx.problem.initial)
-        rho.x.array[:] /= disc.mass(rho)
+        rho = initial_density(disc)
         solver = TransientSolver(disc, self.dt, self.method, petsc_options=ctx.petsc)
         fe = FrameRecorder(disc, ctx.settings)
         for t in solver.run(rho, self.output_times):

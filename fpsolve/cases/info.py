@@ -18,6 +18,7 @@ from mpi4py import MPI
 
 from fpsolve.cases.schema import Case
 from fpsolve.discretisation.mesh import build_mesh
+from fpsolve.discretisation.operators import check_coefficients
 
 
 def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
@@ -28,11 +29,12 @@ def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
     tdim = msh.topology.dim
     V = dolfinx.fem.functionspace(msh, ("Lagrange", case.degree))
     nodes = V.tabulate_dof_coordinates()[: V.dofmap.index_map.size_local, : p.dim].T.copy()
-    rank = comm.allreduce(p.check_psd(nodes) if nodes.size else 0, op=MPI.MAX)
+    rank = check_coefficients(p, nodes, comm)
     ncells = msh.topology.index_map(tdim).size_local
     cells = np.arange(ncells, dtype=np.int32)
     h = msh.h(tdim, cells)
     mid = dolfinx.mesh.compute_midpoints(msh, tdim, cells)[:, : p.dim].T.copy()
+    check_coefficients(p, mid, comm)  # midpoints too: the Péclet numbers below need finite values
     beta = p.numpy("beta")(mid)[:, 0, :] if ncells else np.zeros((p.dim, 0))
     K = p.eps2 * p.numpy("Q")(mid) if ncells else np.zeros((p.dim, p.dim, 0))
     speed = np.linalg.norm(beta, axis=0)
@@ -57,12 +59,12 @@ def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
         "cells": msh.topology.index_map(tdim).size_global,
         "dofs": V.dofmap.index_map.size_global,
         "h_max": comm.allreduce(float(h.max(initial=0)), op=MPI.MAX),
-        "Q_psd_at_nodes": True,
+        "Q_psd_at_nodes_and_midpoints": True,
         "rank_Q_max": int(rank),
         "peclet_max_finite": float(finite.max(initial=0.0)),
         "peclet_median": float(np.median(finite)) if finite.size else 0.0,
         "cells_peclet_above_1": int((all_pe > 1).sum()),
         "cells_degenerate_along_beta": int(np.isinf(all_pe).sum()),
         "scheme": case.scheme,
-        "analyses": [type(a).__name__ for a in case.analyses],
+        "analyses": [a.kind for a in case.analyses],
     }

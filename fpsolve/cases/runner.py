@@ -30,7 +30,8 @@ __all__ = ["discretise_case", "draw_figures", "run_into"]
 
 def discretise_case(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Discretisation:
     """Mesh and discretisation of ``case`` (checks Q ⪰ 0 and the boundary parts)."""
-    return Discretisation(case.problem, build_mesh(case.problem.domain, comm), case.degree, case.scheme)
+    mesh = build_mesh(case.problem.domain, comm)
+    return Discretisation(case.problem, mesh, case.degree, case.scheme, check_points=case.check_points)
 
 
 def run_into(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+import basix
 import dolfinx
 import dolfinx.fem.petsc
 import ufl
@@ -30,6 +31,45 @@ from fpsolve.discretisation.schemes import Scheme, scheme_class
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import ProblemError
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+
+#: Where :class:`Discretisation` checks the coefficients (Q ⪰ 0, finite β).
+CHECK_POINTS = ("nodes", "quadrature")
+
+
+def quadrature_points(msh: dolfinx.mesh.Mesh, degree: int) -> np.ndarray:
+    """Physical coordinates (3, n) of the degree-``degree`` quadrature points of the owned cells."""
+    cell = msh.basix_cell()
+    X, _ = basix.make_quadrature(cell, degree)
+    cells = np.arange(msh.topology.index_map(msh.topology.dim).size_local, dtype=np.int32)
+    expr = dolfinx.fem.Expression(ufl.SpatialCoordinate(msh), X)
+    values = expr.eval(msh, cells).reshape(len(cells) * len(X), msh.geometry.dim)
+    out = np.zeros((3, len(values)))
+    out[: msh.geometry.dim] = values.T
+    return out
+
+
+def check_coefficients(problem: FokkerPlanckProblem, points: np.ndarray, comm: MPI.Comm) -> int:
+    """Q finite, symmetric and ⪰ 0 and β finite at every rank's ``points`` (dim, n); the rank of Q.
+
+    Collective: every rank raises the same :class:`~fpsolve.errors.ProblemError` (the first bad point
+    in rank order), so no rank is left waiting.
+    """
+    rank, error = 0, ""
+    try:
+        if points.size:
+            rank = problem.check_psd(np.ascontiguousarray(points))
+            with np.errstate(all="ignore"):
+                beta = problem.numpy("beta")(points)
+            bad = np.flatnonzero(~np.isfinite(beta).all(axis=(0, 1)))
+            if bad.size:
+                where = tuple(float(v) for v in points[:, bad[0]])
+                error = f"the drift β = b − ε²∇·Q is not finite at x = {where}"
+    except ProblemError as exc:
+        error = str(exc)
+    errors = [e for e in comm.allgather(error) if e]
+    if errors:
+        raise ProblemError(errors[0])
+    return int(comm.allreduce(rank, op=MPI.MAX))
 
 
 class Discretisation:
@@ -48,7 +88,11 @@ class Discretisation:
     quadrature_degree
         Quadrature degree for the coefficient integrals (default ``2·degree + 2``).
     check_psd
-        Check Q ⪰ 0 at the mesh nodes (raises :class:`~fpsolve.errors.ProblemError`).
+        Check that Q is finite, symmetric and ⪰ 0 and β finite at the check points (raises
+        :class:`~fpsolve.errors.ProblemError` naming the first bad point).
+    check_points
+        ``"quadrature"`` (default: the degrees of freedom and every quadrature point of the owned
+        cells, since Q can be indefinite between nodes) or ``"nodes"`` (the degrees of freedom only).
     fichera
         Put absorbing (Dirichlet) rows only on the facets of the absorbing parts that the process can
         reach (noncharacteristic, or characteristic with outward effective drift;
@@ -65,7 +109,10 @@ class Discretisation:
         quadrature_degree: int | None = None,
         check_psd: bool = True,
         fichera: bool = True,
+        check_points: str = "quadrature",
     ) -> None:
+        if check_points not in CHECK_POINTS:
+            raise ProblemError(f"check_points must be one of {CHECK_POINTS}, got {check_points!r}")
         scheme_class(scheme, degree)  # unknown scheme or wrong degree: fail before any assembly
         self.problem = problem
         self.tagged = mesh
@@ -85,8 +132,10 @@ class Discretisation:
         )
         beta = to_ufl(problem.beta, x, problem.coords)
         self.beta = beta
+        self.check_points = check_points
+        self._quadrature_degree = q
         if check_psd:
-            self.rank_Q = self._check_psd()
+            self.rank_Q = self._check_coefficients()
         self.lumped = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.TestFunction(self.V) * self.dx))
         self.lumped.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         self.bc_rows = self._absorbing_rows()
@@ -101,17 +150,13 @@ class Discretisation:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _check_psd(self) -> int:
-        coords = self.V.tabulate_dof_coordinates()[: self.V.dofmap.index_map.size_local, : self.problem.dim]
-        try:
-            rank = self.problem.check_psd(coords.T.copy()) if coords.size else 0
-            error = ""
-        except ProblemError as exc:
-            rank, error = 0, str(exc)
-        errors = [e for e in self.comm.allgather(error) if e]
-        if errors:
-            raise ProblemError(errors[0])
-        return int(self.comm.allreduce(rank, op=MPI.MAX))
+    def _check_coefficients(self) -> int:
+        """:func:`check_coefficients` at the dofs (and quadrature points); the rank of Q."""
+        dim = self.problem.dim
+        points = self.V.tabulate_dof_coordinates()[: self.V.dofmap.index_map.size_local, :dim].T
+        if self.check_points == "quadrature":
+            points = np.hstack([points, quadrature_points(self.msh, self._quadrature_degree)[:dim]])
+        return check_coefficients(self.problem, points, self.comm)
 
     def _absorbing_rows(self) -> np.ndarray:
         """Global indices of the owned dofs on (the reachable facets of) the absorbing boundary parts."""
@@ -263,6 +308,8 @@ def discretise(
     mesh: TaggedMesh | None = None,
     scheme: str = "afc",
     degree: int = 1,
+    check_points: str = "quadrature",
 ) -> Discretisation:
     """A :class:`Discretisation` of ``problem`` on ``mesh`` (default: its domain's mesh)."""
-    return Discretisation(problem, mesh or build_mesh(problem.domain), degree=degree, scheme=scheme)
+    mesh = mesh or build_mesh(problem.domain)
+    return Discretisation(problem, mesh, degree=degree, scheme=scheme, check_points=check_points)

@@ -23,6 +23,10 @@ from fpsolve.errors import MeshError
 AXIS_PARTS = (("xmin", "xmax"), ("ymin", "ymax"), ("zmin", "zmax"))
 
 
+#: Smallest width of a box side, relative to max(1, |lo|): thinner boxes leave no floating-point room.
+MIN_WIDTH = 1e-9
+
+
 @dataclass(frozen=True)
 class Cuboid:
     """Axis-aligned interval (d = 1), rectangle (d = 2) or box (d = 3) ``[lo, hi]`` with ``cells`` per axis.
@@ -41,8 +45,12 @@ class Cuboid:
         if not (1 <= d <= 3 and len(self.hi) == d and len(self.cells) == d):
             msg = f"a box needs lo, hi and cells of one length 1–3, got {self.lo}, {self.hi}, {self.cells}"
             raise MeshError(msg)
-        if any(h <= lo for lo, h in zip(self.lo, self.hi, strict=True)):
-            msg = f"box bounds must satisfy lo < hi on every axis, got lo={self.lo} hi={self.hi}"
+        widths = [h - lo for lo, h in zip(self.lo, self.hi, strict=True)]
+        if not all(w > MIN_WIDTH * max(1.0, abs(lo)) for w, lo in zip(widths, self.lo, strict=True)):
+            msg = (
+                f"box bounds must satisfy lo < hi with a width above {MIN_WIDTH:g} (relative to |lo|) "
+                f"on every axis, got lo={self.lo} hi={self.hi}"
+            )
             raise MeshError(msg)
         if any(int(n) < 1 for n in self.cells):
             msg = f"cells must be positive integers, got {self.cells}"
@@ -52,6 +60,10 @@ class Cuboid:
     def dim(self) -> int:
         """Spatial dimension."""
         return len(self.lo)
+
+    def bounding_box(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(lower corner, upper corner)."""
+        return self.lo, self.hi
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -80,6 +92,10 @@ class Sphere:
         """Spatial dimension."""
         return len(self.center)
 
+    def bounding_box(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(lower corner, upper corner)."""
+        return tuple(c - self.radius for c in self.center), tuple(c + self.radius for c in self.center)
+
     @property
     def parts(self) -> tuple[str, ...]:
         """Boundary part names."""
@@ -97,6 +113,10 @@ class MeshFile:
         if not Path(self.path).is_file():
             msg = f"mesh file not found: {self.path}"
             raise MeshError(msg)
+
+    def bounding_box(self) -> None:
+        """Unknown before the mesh is read (checks then run on the mesh itself)."""
+        return None
 
 
 Domain = Cuboid | Sphere | MeshFile

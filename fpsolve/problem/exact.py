@@ -28,7 +28,7 @@ import scipy.linalg
 import sympy as sp
 
 from fpsolve.errors import ProblemError
-from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, gaussian_density
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, gaussian_density, vanishes
 
 Array = npt.NDArray[np.float64]
 
@@ -180,7 +180,7 @@ def linear_drift(problem: FokkerPlanckProblem) -> tuple[Array, Array, Array]:
     xs = problem.coords
     drift = problem.drift_field
     jac = drift.jacobian(xs)
-    if any(sp.simplify(sp.diff(e, c)) != 0 for e in jac for c in xs):
+    if not all(vanishes(sp.diff(e, c)) for e in jac for c in xs):
         raise ProblemError("reference 'ou' needs a linear drift")
     if any(e.free_symbols for e in problem.K):
         raise ProblemError("reference 'ou' needs a constant Q")

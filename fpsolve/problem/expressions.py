@@ -13,6 +13,7 @@ naming the offending construct and its column.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import sympy as sp
@@ -82,16 +83,70 @@ def parse_expression(
         return sp.Float(text) if isinstance(text, float) else sp.Integer(text)
     if not isinstance(text, str):
         raise ExpressionError(f"{where}: expected an expression string, got {type(text).__name__}")
-    if len(text) > 10_000:
-        raise ExpressionError(f"{where}: expression longer than 10000 characters")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"{where}: expression longer than {MAX_LENGTH} characters")
+    _check_nesting(text, where)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1
-        raise ExpressionError(f"{where}: invalid syntax at column {col + 1} of {text!r}") from None
+        raise ExpressionError(f"{where}: invalid syntax at column {col + 1} of {_short(text)!r}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"{where}: expression too deeply nested to parse") from None
     symbols = {name: COORDS[i] for i, name in enumerate(coordinates)} | dict(symbols or {})
     params = {k: sp.Float(v) for k, v in (parameters or {}).items()}
-    return _Converter(text, where, symbols, params).visit(tree.body)
+    try:
+        expr = _Converter(text, where, symbols, params).visit(tree.body)
+        _check_finite(expr, where)
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise ExpressionError(f"{where}: expression too large to evaluate ({type(exc).__name__})") from None
+    return expr
+
+
+#: Limits enforced before parsing: characters, bracket depth and unary signs in a row.
+MAX_LENGTH = 10_000
+MAX_NESTING = 100
+#: Largest magnitude of a constant (sub)expression: beyond it float64 arithmetic overflows.
+MAX_MAGNITUDE = 1e300
+
+
+def _check_nesting(text: str, where: str) -> None:
+    """Reject bracket nesting beyond :data:`MAX_NESTING` and long runs of unary signs before parsing."""
+    depth = deepest = run = longest = 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+        if ch in "+-":
+            run += 1
+            longest = max(longest, run)
+        elif not ch.isspace():
+            run = 0
+    if deepest > MAX_NESTING or longest > MAX_NESTING:
+        raise ExpressionError(f"{where}: expression nested more than {MAX_NESTING} levels deep")
+
+
+def _check_finite(expr: sp.Expr, where: str) -> None:
+    """Every constant subexpression must be a real number of magnitude ≤ :data:`MAX_MAGNITUDE`.
+
+    Catches ``1/0``-like infinities (``zoo``), ``10**1000``, ``exp(1000)``, ``sqrt(-1)``, ``asin(2)``
+    before they reach numpy (NaN, overflow) or the generated C of the finite-element forms.
+    """
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise ExpressionError(f"{where}: the expression is infinite or undefined ({expr})")
+    for sub in sp.preorder_traversal(expr):
+        if sub.is_number:
+            value = complex(sp.N(sub, 17))
+            if not (math.isfinite(value.real) and math.isfinite(value.imag)) or abs(value) > MAX_MAGNITUDE:
+                raise ExpressionError(f"{where}: the constant {_short(str(sub))} is too large or infinite")
+            if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+                raise ExpressionError(f"{where}: the constant {_short(str(sub))} is not real")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Converter:

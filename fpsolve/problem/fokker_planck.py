@@ -116,9 +116,10 @@ class FokkerPlanckProblem:
         object.__setattr__(self, "Q", sp.ImmutableMatrix(self.Q))
         if self.Q.shape != (self.dim, self.dim):
             raise ProblemError(f"Q must be {self.dim}×{self.dim}, got {self.Q.shape}")
+        box = self.domain.bounding_box()
         for i in range(self.dim):
             for j in range(i):
-                if not _same_function(self.Q[i, j], self.Q[j, i], self.coords):
+                if not _same_function(self.Q[i, j], self.Q[j, i], self.coords, box):
                     raise ProblemError(
                         f"Q must be symmetric: Q[{i}][{j}] = {self.Q[i, j]} but Q[{j}][{i}] = {self.Q[j, i]}"
                     )
@@ -131,7 +132,7 @@ class FokkerPlanckProblem:
                 raise ProblemError(f"noise_factor must have {self.dim} rows, got shape {G.shape}")
             GGt = G * G.T
             pairs = [(i, j) for i in range(self.dim) for j in range(self.dim)]
-            if not all(_same_function(GGt[i, j], self.Q[i, j], self.coords) for i, j in pairs):
+            if not all(_same_function(GGt[i, j], self.Q[i, j], self.coords, box) for i, j in pairs):
                 raise ProblemError("noise_factor G does not satisfy G Gᵀ = Q")
         if self.loss is None and self.drift is None:
             raise ProblemError("give a loss L (drift −∇L) or a drift field")
@@ -232,34 +233,73 @@ class FokkerPlanckProblem:
         Raises
         ------
         ProblemError
-            If an eigenvalue is below ``−rtol·max(1, max|λ|)`` at some point (the point is named).
+            If Q is not finite or not symmetric at some point, or an eigenvalue is below
+        ``−rtol·max(1, max|λ|)`` there (the point is named).
         """
         if points.shape[-1] and not self.Q.free_symbols & set(self.coords):
             points = points[:, :1]  # a constant Q: one point decides
-        q = self.numpy("Q")(points)  # (d, d, n)
+        with np.errstate(all="ignore"):
+            q = self.numpy("Q")(points)  # (d, d, n)
+        where = lambda k: tuple(float(v) for v in points[:, k])  # noqa: E731
+        bad = np.flatnonzero(~np.isfinite(q).all(axis=(0, 1)))
+        if bad.size:
+            raise ProblemError(f"Q is not finite at x = {where(int(bad[0]))}: {q[:, :, bad[0]].tolist()}")
+        asym = np.abs(q - np.swapaxes(q, 0, 1)).max(axis=(0, 1)) > 1e-12 * (1 + np.abs(q).max(axis=(0, 1)))
+        bad = np.flatnonzero(asym)
+        if bad.size:
+            raise ProblemError(f"Q is not symmetric at x = {where(int(bad[0]))}: {q[:, :, bad[0]].tolist()}")
         lam = np.linalg.eigvalsh(np.moveaxis(q, -1, 0))  # (n, d)
         scale = max(1.0, float(np.abs(lam).max(initial=0.0)))
         bad = np.flatnonzero(lam.min(axis=1) < -rtol * scale)
         if bad.size:
             k = int(bad[0])
-            where = tuple(float(v) for v in points[:, k])
-            msg = f"Q is not positive semi-definite at x = {where}: eigenvalues {lam[k].tolist()}"
+            msg = f"Q is not positive semi-definite at x = {where(k)}: eigenvalues {lam[k].tolist()}"
             raise ProblemError(msg)
         return int((lam > rtol * scale).sum(axis=1).max(initial=0))
 
 
-def _same_function(a: sp.Expr, b: sp.Expr, coords: Sequence[sp.Symbol]) -> bool:
-    """Whether two expressions agree: structurally, or numerically at 16 fixed points in [−2, 2]^d.
+def vanishes(expr: sp.Expr, samples: int = 32) -> bool:
+    """Whether ``expr`` is identically 0: structurally, or numerically at fixed points of [−2, 2]^n.
 
-    (A numeric test, not ``simplify``: its cost is bounded whatever the expressions are.)
+    ``n`` counts the free symbols. A bounded-cost substitute for ``simplify(expr) == 0``, whose run
+    time has no bound (minutes for a loss with 24 ``tanh`` factors).
+    """
+    expr = sp.sympify(expr)
+    if expr == 0:
+        return True
+    symbols = sorted(expr.free_symbols, key=str)
+    if not symbols:
+        return bool(abs(complex(sp.N(expr))) <= 1e-12)
+    pts = np.random.default_rng(1).uniform(-2.0, 2.0, (len(symbols), samples))
+    with np.errstate(all="ignore"):
+        values = _vectorise(expr, symbols)(pts)
+    finite = np.isfinite(values)
+    return bool(finite.any() and np.all(np.abs(values[finite]) <= 1e-12))
+
+
+def _same_function(
+    a: sp.Expr,
+    b: sp.Expr,
+    coords: Sequence[sp.Symbol],
+    box: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> bool:
+    """Whether two expressions agree: structurally, or numerically at 64 fixed points of ``box``.
+
+    ``box`` is the domain's bounding box ([−2, 2]^d when unknown: mesh files are checked again at their
+    nodes). Agreement means the same values where finite and non-finite at the same points, so a NaN
+    cannot hide a difference. (A numeric test, not ``simplify``: its cost is bounded.)
     """
     if a == b:
         return True
-    pts = np.random.default_rng(0).uniform(-2.0, 2.0, (len(coords), 16))
+    lo, hi = (np.full(len(coords), -2.0), np.full(len(coords), 2.0)) if box is None else box
+    unit = np.random.default_rng(0).uniform(0.0, 1.0, (len(coords), 64))
+    pts = np.asarray(lo, float)[:, None] + unit * (np.asarray(hi, float) - np.asarray(lo, float))[:, None]
     with np.errstate(all="ignore"):
         va = _vectorise(a, coords)(pts)
         vb = _vectorise(b, coords)(pts)
     ok = np.isfinite(va) & np.isfinite(vb)
+    if not np.array_equal(np.isfinite(va), np.isfinite(vb)):
+        return False
     return bool(np.all(np.abs(va[ok] - vb[ok]) <= 1e-12 * (1 + np.abs(va[ok]))))
 
 

@@ -48,7 +48,7 @@ from fpsolve.errors import ProblemError
 from fpsolve.problem.data import Columns, DataError, load_data
 from fpsolve.problem.domain import Domain
 from fpsolve.problem.expressions import parse_expression
-from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, eps2_from_sgd
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates, eps2_from_sgd, vanishes
 from fpsolve.tables import check_keys
 
 Array = npt.NDArray[np.float64]
@@ -118,7 +118,7 @@ class SGDModel:
             raise ProblemError(f"model.loss depends on undefined symbol(s) {', '.join(map(str, extra))}")
         if self.label_noise > 0:
             y = data_symbol(self.label)
-            if any(sp.simplify(sp.diff(self.loss, c, y, y)) != 0 for c in self.coords):
+            if not all(vanishes(sp.diff(self.loss, c, y, y)) for c in self.coords):
                 raise ProblemError("label noise needs a loss whose gradient is affine in the label")
 
     @property

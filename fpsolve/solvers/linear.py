@@ -5,7 +5,7 @@ from __future__ import annotations
 from petsc4py import PETSc
 
 from fpsolve.errors import SolverDivergedError
-from fpsolve.solvers.options import Options, configure, merged
+from fpsolve.solvers.options import Options, configure, merged, petsc_errors
 
 DIRECT = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
 
@@ -33,13 +33,40 @@ def make_ksp(A: PETSc.Mat, prefix: str, options: Options | None, dim: int) -> PE
     return ksp
 
 
+#: Largest accepted true residual ‖b − Ax‖ relative to ‖A‖‖x‖ + ‖b‖ beyond the KSP's own tolerance
+#: (an LU solve leaves about 1e-15; ``preonly`` with a poor preconditioner "converges" regardless).
+RESIDUAL_TOL = 1e-8
+
+
 def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
-    """Solve and raise :class:`SolverDivergedError` with PETSc's reason if the KSP did not converge."""
-    ksp.solve(b, x)
+    r"""Solve; raise :class:`SolverDivergedError` unless the KSP converged and the solution is one.
+
+    Two checks: PETSc's converged reason, and the true residual,
+    :math:`\|b - Ax\|_\infty \le \max(10\,\mathrm{rtol}\|b\|_\infty,\ \mathrm{atol})
+    + \mathrm{RESIDUAL\_TOL}\,(\|A\|_\infty\|x\|_\infty + \|b\|_\infty)` (``preonly`` always reports
+    convergence, whatever its preconditioner did).
+    """
+    with petsc_errors(ksp.getOptionsPrefix() or ""):
+        ksp.solve(b, x)
     reason = ksp.getConvergedReason()
+    its = ksp.getIterationNumber()
     if reason <= 0:
         names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
-        its = ksp.getIterationNumber()
         name = names.get(reason, reason)
         msg = f"{what}: linear solver did not converge (KSP reason {name}, {its} iterations)"
+        raise SolverDivergedError(msg)
+    A = ksp.getOperators()[0]
+    r = b.duplicate()
+    A.mult(x, r)
+    r.aypx(-1.0, b)
+    rtol, atol, _, _ = ksp.getTolerances()
+    inf = PETSc.NormType.INFINITY
+    bn, rn = b.norm(inf), r.norm(inf)
+    r.destroy()
+    allowed = max(10 * rtol * bn, atol) + RESIDUAL_TOL * (A.norm(inf) * x.norm(inf) + bn)
+    if not rn <= allowed:  # also catches NaN
+        msg = (
+            f"{what}: the linear solve did not solve the system: true residual {rn:.3e} > {allowed:.3e} "
+            f"(KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {its} iterations)"
+        )
         raise SolverDivergedError(msg)

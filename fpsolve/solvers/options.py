@@ -13,6 +13,8 @@ from typing import Any
 
 from petsc4py import PETSc
 
+from fpsolve.errors import SolverOptionsError
+
 Options = Mapping[str, Any]
 
 
@@ -79,7 +81,26 @@ def configure(obj: Any, prefix: str, options: Options, set_up: bool = False) -> 
     :func:`options_prefix` instead.
     """
     obj.setOptionsPrefix(prefix)
-    with options_prefix(prefix, options):
+    with options_prefix(prefix, options), petsc_errors(prefix):
         obj.setFromOptions()
         if set_up:
             obj.setUp()
+
+
+@contextmanager
+def petsc_errors(prefix: str) -> Iterator[None]:
+    """Turn a :class:`petsc4py.PETSc.Error` raised while options are read into one clear line.
+
+    PETSc reports a bad option value (``ksp_rtol = "abc"``, ``pc_type = "nonexistent"``) as an error
+    code with a multi-line trace on stderr: this names the options prefix and PETSc's error code.
+    """
+    try:
+        yield
+    except PETSc.Error as exc:
+        lines = [ln.split("] ", 1)[-1] for ln in str(exc).strip().splitlines()[1:]]
+        detail = lines[-1] if lines else f"PETSc error {exc.ierr}"
+        options = {k: v for k, v in PETSc.Options().getAll().items() if k.startswith(prefix)}
+        shown = ", ".join(f"-{k} {v}".strip() for k, v in sorted(options.items())) or "none"
+        raise SolverOptionsError(
+            f"PETSc rejected the options of solver {prefix!r}: {detail} (options: {shown})"
+        ) from None

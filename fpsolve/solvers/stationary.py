@@ -24,10 +24,14 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.errors import ProblemError
+from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.log import get_logger
 from fpsolve.solvers.boundary_value import solve_limited
 from fpsolve.solvers.options import Options
+
+#: Largest accepted residual ‖Aρ (+ limiter)‖∞ / (‖A‖∞‖ρ‖∞) of a stationary density: the fixed point
+#: stops at 1e-10 and LU leaves ~1e-15, so 1e-6 only rejects solves that did not solve.
+RESIDUAL_TOL = 1e-6
 
 
 @dataclass
@@ -121,6 +125,11 @@ class StationarySolver:
         scale = float(np.abs(disc.operator().norm(PETSc.NormType.INFINITY))) * u.norm(PETSc.NormType.INFINITY)
         residual = r.norm(PETSc.NormType.INFINITY) / scale
         B.destroy()
+        if not residual <= RESIDUAL_TOL:  # also NaN: e.g. a preconditioner that solved nothing
+            raise SolverDivergedError(
+                f"stationary solve: relative residual {residual:.3e} of the computed density exceeds "
+                f"{RESIDUAL_TOL:g}"
+            )
         return StationaryResult(rho, iterations, p, residual, history)
 
     def _owned_coords(self) -> np.ndarray:

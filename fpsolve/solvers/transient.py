@@ -246,6 +246,11 @@ class TransientSolver:
                         raise SolverDivergedError(
                             f"PETSc TS diverged at t = {ts.getTime():.6g} (reason {reason})"
                         )
+                    if abs(ts.getTime() - t_out) > 1e-10 * max(1.0, abs(t_out)):
+                        raise SolverDivergedError(
+                            f"PETSc TS stopped at t = {ts.getTime():.6g} before the output time {t_out:g} "
+                            f"(reason {reason}, {ts.getStepNumber()} steps; see -{self.prefix}ts_max_steps)"
+                        )
                     u.copy(rho.x.petsc_vec)
                     rho.x.scatter_forward()
                     yield t_out
