@@ -113,6 +113,18 @@ BAD = {
         "[boundary]\nabsorbing = ['left']",
         "absorbing boundary part(s) ['left'] do not exist",
     ),
+    # issue 17: invalid physics that NaN/inf used to let through, and expressions past the limits
+    "q_infinite_at_a_node": ("Q = [['1/x', '0'], ['0', '1']]", "Q is not "),  # infinite or -1e16 at x ≈ 0
+    "q_nan_off_diagonal": ("Q = [['1', 'sqrt(x - 2.5)'], ['0', '1']]", "Q must be symmetric"),
+    "q_negative_between_nodes": (
+        "Q = [['(x - 0.125)**2 - 0.01', '0'], ['0', '1']]",  # ≥ 0.0056 at every node (h = 0.25)
+        "Q is not positive semi-definite at x =",
+    ),
+    "huge_constant": ("drift = ['-x*10**1000', '-y']", "is too large or infinite"),
+    "complex_constant": ("drift = ['-x*sqrt(-1)', '-y']", "is not real"),
+    "deep_nesting": ("drift = ['" + "(" * 3000 + "x" + ")" * 3000 + "', '-y']", "nested more than"),
+    "unary_chain": ("drift = ['" + "-" * 5000 + "x', '-y']", "nested more than"),
+    "bad_petsc_value": ("[solver.petsc]\npc_type = 'nonexistent'", "Unable to find requested PC type"),
 }
 TEMPLATE = """
 [problem]
@@ -159,3 +171,51 @@ def test_bad_input_gives_one_line_and_exit_2(name: str, tmp_path: Path) -> None:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("fpsolve: error: ") and message in lines[0], lines[0]
     assert not out.exists()  # nothing written
+
+
+@pytest.mark.serial
+def test_a_solve_stopped_early_is_a_failure_not_a_result(tmp_path: Path) -> None:
+    """Issue 17, reproduction 3: -ts_max_steps 1 used to label fields t = 0.1, 0.2 after stopping at 0.02."""
+    case = tmp_path / "case.toml"
+    case.write_text(
+        _case_text("[initial]\ntype = 'gaussian'\nmean = [0.0, 0.0]\ncov = [[0.1, 0.0], [0.0, 0.1]]").replace(
+            'type = "stationary"', 'type = "transient"\nt_end = 0.2\ndt = 0.02\nmethod = "ts"'
+        )
+        + "[discretisation]\nscheme = 'upwind'\n"
+    )
+    out = tmp_path / "out"
+    proc = run(["run", str(case), "-o", str(out), "-fpsolve_transient_ts_max_steps", "1"])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "TS stopped at t = " in proc.stderr and "before the output time 0.2" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
+@pytest.mark.serial
+def test_a_preconditioner_that_solves_nothing_is_caught(tmp_path: Path) -> None:
+    """Issue 17, reproduction 3: pc_type none with preonly "converged" to a wrong, negative density."""
+    case = tmp_path / "case.toml"
+    case.write_text(_case_text("[discretisation]\nscheme = 'galerkin'"))
+    proc = run(["run", str(case), "-o", str(tmp_path / "out"), "-fpsolve_stationary_pc_type", "none"])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "did not solve the system: true residual" in proc.stderr
+
+
+@pytest.mark.serial
+def test_an_unwritable_output_path_ends_every_rank(tmp_path: Path) -> None:
+    """Issue 17, reproduction 4: an output error found on rank 0 only used to leave rank 1 waiting."""
+    case = tmp_path / "case.toml"
+    case.write_text(_case_text("eps2 = 0.1"))
+    (tmp_path / "file").write_text("not a directory")
+    proc = run(["run", str(case), "-o", str(tmp_path / "file" / "out")])
+    assert proc.returncode == 2 and "cannot create output directory" in proc.stderr, proc.stderr
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
+
+
+@pytest.mark.serial
+def test_mistyped_flags_are_refused_before_any_solve(tmp_path: Path) -> None:
+    case = tmp_path / "case.toml"
+    case.write_text(_case_text("eps2 = 0.1"))
+    for flag, message in (("--ovewrite", "unknown option --ovewrite"), ("-ksp_type", "need a solver prefix")):
+        proc = run(["run", str(case), "-o", str(tmp_path / "out"), flag], ranks=1)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert not (tmp_path / "out").exists()
