@@ -383,7 +383,7 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
         "point": {"type", "point", "width"},
         "expression": {"type", "expression"},
     }
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         raise CaseError(f"initial.type must be one of {', '.join(allowed)}, got {kind!r}")
     check_keys(table, allowed[kind], f"[initial] of type {kind}")
     if kind == "gaussian":
@@ -413,7 +413,7 @@ def parse_analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, 
     out = []
     for k, a in enumerate(value):
         kind = a.get("type")
-        if kind not in ANALYSES:
+        if not isinstance(kind, str) or kind not in ANALYSES:
             raise CaseError(f"analysis[{k}].type must be one of {kinds}, got {kind!r}")
         cls = ANALYSES[kind]
         check_keys(a, cls.keys, f"[[analysis]] {k} of type {kind}")
