@@ -26,6 +26,7 @@ The package is layered, imports going one way only (checked by ``lint-imports``,
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import Any
 
 try:  # binary-wheel stack: orders mpi4py ahead of the compiled bindings
@@ -33,7 +34,10 @@ try:  # binary-wheel stack: orders mpi4py ahead of the compiled bindings
 except ModuleNotFoundError:  # conda / Docker: dolfinx is a system install
     pass
 
-__version__ = "0.1.0"
+try:  # the one version source is pyproject.toml, through the installed metadata
+    __version__ = importlib.metadata.version("fpsolve")
+except importlib.metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 #: public name → module that defines it
 _EXPORTS = {
@@ -78,9 +82,27 @@ def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")
     module, _, attr = _EXPORTS[name].partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
+    value = getattr(_import(module), attr or name)
     globals()[name] = value
     return value
+
+
+def _import(module: str) -> Any:
+    """Import ``module``; a missing DOLFINx/PETSc stack gets an install hint instead of a bare error."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in STACK:
+            raise ModuleNotFoundError(f"{exc} — {INSTALL_HINT}", name=exc.name) from exc
+        raise
+
+
+#: The compiled stack fpsolve runs on, and how to get it.
+STACK = ("dolfinx", "petsc4py", "slepc4py", "mpi4py", "basix", "ufl", "ffcx")
+INSTALL_HINT = (
+    "fpsolve needs DOLFINx 0.11 with PETSc/SLEPc: `pip install 'fpsolve[wheel]'` (the PyPI binary stack), "
+    "or `conda env create -f environment.yml` (conda-forge), or the image of docker/Dockerfile"
+)
 
 
 def __dir__() -> list[str]:

@@ -80,8 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = debug
     petsc_args = _petsc_arguments(parser, extra)
 
-    import petsc4py
-
+    try:
+        import petsc4py
+    except ModuleNotFoundError as exc:
+        print(f"fpsolve: error: {exc.name} is missing — {fpsolve.INSTALL_HINT}", file=sys.stderr)
+        return 2
     petsc4py.init([sys.argv[0], *petsc_args])
     from petsc4py import PETSc
 

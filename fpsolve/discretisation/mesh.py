@@ -1,12 +1,24 @@
 """Build DOLFINx meshes with tagged boundary parts from :mod:`fpsolve.problem.domain` descriptions.
 
 gmsh runs on rank 0 only and the mesh is distributed with ``dolfinx.io.gmsh.model_to_mesh``.
+
+Generated meshes: a ``.msh`` path that does not exist but has a script ``make_<stem>.py`` beside it
+is generated on first use by running that script (``python make_<stem>.py --out FILE``, its default
+arguments otherwise) into the mesh cache (:func:`mesh_cache_dir`) and read from there afterwards.
+``<stem>.json`` beside the cached file records the script's SHA-256, the file size and the number
+of cells: an edited script regenerates the mesh, a file that does not match its record is an error.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +32,9 @@ from fpsolve.errors import MeshError
 from fpsolve.problem.domain import Cuboid, Domain, MeshFile, Sphere
 
 Array = npt.NDArray[np.float64]
+
+#: environment variable overriding the mesh cache directory
+MESH_CACHE_ENV = "FPSOLVE_MESH_CACHE"
 
 
 @dataclass
@@ -43,7 +58,7 @@ def build_mesh(domain: Domain, comm: MPI.Comm = MPI.COMM_WORLD) -> TaggedMesh:
     if isinstance(domain, Sphere):
         return _sphere(domain, comm)
     if isinstance(domain, MeshFile):
-        return _from_file(Path(domain.path), domain.dim, comm)
+        return read_mesh_file(Path(domain.path), domain.dim, comm)
     raise MeshError(f"unknown domain type {type(domain).__name__}")
 
 
@@ -106,9 +121,61 @@ def _sphere(d: Sphere, comm: MPI.Comm) -> TaggedMesh:
     return TaggedMesh(data.mesh, data.facet_tags, {"boundary": 1})
 
 
-def _from_file(path: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
+def mesh_cache_dir() -> Path:
+    """Directory of generated meshes: ``$FPSOLVE_MESH_CACHE``, else ``~/.cache/fpsolve/meshes``."""
+    env = os.environ.get(MESH_CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "fpsolve" / "meshes"
+
+
+def generator_script(path: str | Path) -> Path | None:
+    """The script ``make_<stem>.py`` that generates the missing mesh ``path``, or ``None``.
+
+    ``None`` when ``path`` exists (it is read as it is), is not a ``.msh`` file or has no such script.
+    """
+    path = Path(path)
+    if path.suffix != ".msh" or path.is_file():
+        return None
+    script = path.parent / f"make_{path.stem}.py"
+    return script if script.is_file() else None
+
+
+def read_mesh_file(path: str | Path, dim: int, comm: MPI.Comm = MPI.COMM_WORLD) -> TaggedMesh:
+    """Read the gmsh file ``path`` on ``comm``, generating it into the mesh cache if it has a script.
+
+    Parameters
+    ----------
+    path
+        A ``.msh`` file. If it does not exist but ``make_<stem>.py`` does, the mesh is that script's
+        output, cached in :func:`mesh_cache_dir` (generated on rank 0 on first use, or when the
+        script changed).
+    dim
+        Topological and geometric dimension of the mesh.
+    comm
+        Communicator to distribute the mesh on (collective).
+
+    Returns
+    -------
+    TaggedMesh
+        The mesh; its boundary parts are the named physical groups of dimension ``dim - 1``.
+
+    Raises
+    ------
+    MeshError
+        On every rank, if the file is missing, unreadable or of the wrong dimension, if generating
+        it failed, or if the cached file does not match its record.
+    """
+    path = Path(path)
     if path.suffix != ".msh":
         raise MeshError(f"only gmsh .msh files are supported, got {path}")
+    if path.is_file():
+        return _read_msh(path, dim, comm)
+    script = generator_script(path)
+    if script is None:
+        raise MeshError(f"mesh file not found: {path}")
+    return _read_generated(script, dim, comm)
+
+
+def _read_msh(path: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
     try:
         data = dolfinx.io.gmsh.read_from_msh(path, comm, 0, gdim=dim)
     except Exception as exc:  # gmsh raises bare Exceptions on malformed files
@@ -122,6 +189,99 @@ def _from_file(path: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
         empty = np.zeros(0, dtype=np.int32)
         return TaggedMesh(data.mesh, dolfinx.mesh.meshtags(data.mesh, fdim, empty, empty), parts)
     return TaggedMesh(data.mesh, data.facet_tags, parts)
+
+
+def _read_generated(script: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
+    """Read the cached output of ``script``, generating it first on rank 0 if needed (collective)."""
+    stem = script.stem.removeprefix("make_")
+    cache = mesh_cache_dir()
+    target, record = cache / f"{stem}.msh", cache / f"{stem}.json"
+    status: tuple[str | None, dict[str, Any] | None] = (None, None)
+    if comm.rank == 0:
+        try:
+            status = (None, _cached_record(script, target, record))
+        except MeshError as exc:
+            status = (_one_line(exc), None)
+        except Exception as exc:  # anything on rank 0 must reach the other ranks, or they hang
+            status = (f"could not generate {target} with {script}: {_one_line(exc)}", None)
+    error, meta = comm.bcast(status, root=0)
+    if error is not None:
+        raise MeshError(error)
+    tagged = _read_msh(target, dim, comm)
+    cells = tagged.mesh.topology.index_map(dim).size_global
+    if meta is None:  # just generated: record what it holds
+        if comm.rank == 0:
+            try:
+                meta = {"script": str(script), "sha256": _sha256(script), "bytes": target.stat().st_size}
+                _write_atomic(record, json.dumps({**meta, "cells": cells}, indent=1) + "\n")
+            except OSError as exc:
+                error = f"could not write {record}: {_one_line(exc)}"
+        error = comm.bcast(error, root=0)
+        if error is not None:
+            raise MeshError(error)
+    elif meta.get("cells") != cells:
+        raise MeshError(
+            f"the mesh cache is corrupt: {target} has {cells} cells, {record} records "
+            f"{meta.get('cells')}; delete {target} to regenerate it"
+        )
+    return tagged
+
+
+def _cached_record(script: Path, target: Path, record: Path) -> dict[str, Any] | None:
+    """The record of an up-to-date cached ``target``, or ``None`` after (re)generating it."""
+    sha = _sha256(script)
+    try:
+        meta = json.loads(record.read_text())
+    except (OSError, ValueError):
+        meta = None
+    if isinstance(meta, dict) and meta.get("sha256") == sha and target.is_file():
+        size = target.stat().st_size
+        if meta.get("bytes") != size:
+            raise MeshError(
+                f"the mesh cache is corrupt: {target} has {size} bytes, {record} records "
+                f"{meta.get('bytes')}; delete {target} to regenerate it"
+            )
+        return meta
+    _generate(script, target, record)
+    return None
+
+
+def _generate(script: Path, target: Path, record: Path) -> None:
+    """Run ``script --out`` into a temporary file of the cache and rename it to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)  # a record never describes a file it was not written for
+    tmp = target.with_name(f".{target.stem}-{os.getpid()}-{os.urandom(4).hex()}.msh")  # gmsh needs .msh
+    try:
+        run = subprocess.run(
+            [sys.executable, str(script), "--out", str(tmp)], capture_output=True, text=True, check=False
+        )
+        if run.returncode != 0:
+            lines = [line.strip() for line in (run.stderr + run.stdout).splitlines() if line.strip()]
+            why = lines[-1] if lines else "no output"
+            raise MeshError(f"generating {target.name} with {script} failed (exit {run.returncode}): {why}")
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise MeshError(f"{script} wrote nothing to its --out file: cannot generate {target.name}")
+        tmp.replace(target)  # atomic: a killed run never leaves a half-written target
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.stem}-{os.getpid()}-{os.urandom(4).hex()}{path.suffix}")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, MeshError) else f"{type(exc).__name__}: {text}"
 
 
 def exterior_facets(tagged: TaggedMesh) -> tuple[Array, npt.NDArray[np.int32], Array]:
