@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 from mpi4py import MPI
@@ -53,18 +54,71 @@ def get_logger() -> logging.Logger:
     return logging.getLogger("fpsolve")
 
 
-def progress_bar(comm: MPI.Comm, enabled: bool) -> Any:
-    """A rich progress bar on rank 0 (None elsewhere or when ``enabled`` is false)."""
-    if not enabled or comm.rank != 0:
-        return None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+class Progress:
+    """Progress of a run on rank 0: a live bar on a terminal, plain periodic lines otherwise.
 
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("t = {task.completed:.4g}"),
-        TimeRemainingColumn(),
-    )
+    Under ``mpiexec`` or in a log file stdout is no terminal and a live bar would show nothing until
+    the end; then one line (what, step, t or count of total, the fields given to :meth:`update`, ETA)
+    is written every ``interval`` seconds and at the end.
+    """
+
+    def __init__(self, description: str, total: float, interval: float = 10.0, unit: str = "t") -> None:
+        self.description, self.total, self.interval, self.unit = description, float(total), interval, unit
+        self.start = time.monotonic()
+        self.last = self.start
+        self.steps = 0
+        self.done = 0.0
+        self.fields: dict[str, float] = {}
+        self._bar: Any = None
+        self._task: Any = None
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn(unit + " = {task.completed:.4g}"),
+                TimeRemainingColumn(),
+            )
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        elif exc[0] is None and self.steps:
+            self._line()
+
+    def update(self, done: float, **fields: float) -> None:
+        """Record progress ``done`` (of ``total``) and the current diagnostics."""
+        self.steps += 1
+        self.done, self.fields = float(done), fields
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+        elif time.monotonic() - self.last >= self.interval:
+            self._line()
+
+    def _line(self) -> None:
+        self.last = now = time.monotonic()
+        elapsed = now - self.start
+        frac = self.done / self.total if self.total > 0 else 1.0
+        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        extra = "".join(f", {k} {v:.6g}" for k, v in self.fields.items())
+        get_logger().info(
+            f"{self.description}: step {self.steps}, {self.unit} = {self.done:.6g} of {self.total:.6g} "
+            f"({100 * frac:.0f} %){extra}, elapsed {elapsed:.0f} s, ETA {eta:.0f} s"
+        )
+
+
+def progress_bar(comm: MPI.Comm, enabled: bool, description: str, total: float, unit: str = "t") -> Any:
+    """A :class:`Progress` on rank 0 (None elsewhere, when ``enabled`` is false, or under ``--quiet``)."""
+    if not enabled or comm.rank != 0 or get_logger().getEffectiveLevel() > logging.INFO:
+        return None
+    return Progress(description, total, unit=unit)
 
 
 def report(message: str) -> None:

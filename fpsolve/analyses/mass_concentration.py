@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -60,6 +61,7 @@ from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal
 from fpsolve.errors import CaseError, ProblemError
+from fpsolve.log import progress_bar
 from fpsolve.output.concentration_figures import (
     concentration_figure,
     concentration_sweep_figure,
@@ -147,10 +149,14 @@ def fe_ball_masses(
         masses.append(ball_mass(rho, centre, a.radius(0.0)))
         if on_time is not None:
             on_time(0.0, rho)
-    for t in solver.run(rho, [t for t in times if t > 0]):
-        masses.append(ball_mass(rho, centre, a.radius(t)))
-        if on_time is not None:
-            on_time(t, rho)
+    bar = progress_bar(disc.comm, ctx.progress, f"{ctx.name}: mass concentration", a.t_end)
+    with bar or nullcontext():
+        if bar is not None:
+            solver.on_step = lambda rec: bar.update(rec.t, mass=rec.mass, min_rho=rec.min)
+        for t in solver.run(rho, [t for t in times if t > 0]):
+            masses.append(ball_mass(rho, centre, a.radius(t)))
+            if on_time is not None:
+                on_time(t, rho)
     return times, np.array(masses), rho, solver, initial_moments
 
 

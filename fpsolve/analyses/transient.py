@@ -126,11 +126,10 @@ class TransientAnalysis(Analysis):
         reference = linear_drift(problem) if self.reference == "ou" else None
         m0, s0 = moments(rho, disc.msh, dim) if reference is not None else (None, None)
         checks = []
-        bar = progress_bar(disc.comm, ctx.progress)
+        bar = progress_bar(disc.comm, ctx.progress, f"{ctx.name}: transient", self.t_end)
         with bar or nullcontext():
             if bar is not None:
-                task = bar.add_task(f"{ctx.name}: transient", total=self.t_end)
-                solver.on_step = lambda rec: bar.update(task, completed=rec.t)
+                solver.on_step = lambda rec: bar.update(rec.t, dt=rec.dt, mass=rec.mass, min_rho=rec.min)
             for t in solver.run(rho, self.output_times):
                 frames.append((t, rho.copy()))
                 rows.append(_row(t, disc, rho, dim))

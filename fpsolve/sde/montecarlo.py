@@ -24,7 +24,8 @@ number of ranks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ import sympy as sp
 from mpi4py import MPI
 
 from fpsolve.errors import ProblemError
+from fpsolve.log import progress_bar
 from fpsolve.problem.domain import Cuboid, MeshFile, Sphere
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.walls import MeshWalls
@@ -282,12 +284,23 @@ def _rows(exprs: Sequence[sp.Expr], coords: Sequence[sp.Symbol]) -> Callable[[Ar
     return evaluate
 
 
-def _chunks(n: int, seed: int, comm: MPI.Comm) -> list[tuple[int, int, np.random.SeedSequence]]:
-    """(chunk index, size, seed) of the chunks this rank owns."""
+def _chunks(n: int, seed: int, comm: MPI.Comm) -> Iterator[tuple[int, int, np.random.SeedSequence]]:
+    """(chunk index, size, seed) of the chunks this rank owns; rank 0 reports progress in paths.
+
+    The ranks own chunks round-robin, so rank 0's share times the rank count estimates the paths done.
+    """
     count = max(1, -(-n // CHUNK))
     seeds = np.random.SeedSequence(seed).spawn(count)
     sizes = [CHUNK] * (count - 1) + [n - CHUNK * (count - 1)]
-    return [(c, sizes[c], seeds[c]) for c in range(comm.rank, count, comm.size)]
+    mine = [(c, sizes[c], seeds[c]) for c in range(comm.rank, count, comm.size)]
+    bar = progress_bar(comm, count > 1, "Monte Carlo", n, unit="paths")
+    with bar or nullcontext():
+        done = 0
+        for chunk in mine:
+            yield chunk
+            done += chunk[1]
+            if bar is not None:
+                bar.update(min(n, done * comm.size))
 
 
 def _ordered_sum(local: dict[int, Array], comm: MPI.Comm) -> Array:
