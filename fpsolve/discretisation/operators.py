@@ -29,7 +29,7 @@ from fpsolve.discretisation.forms import assemble, current_from_gradient
 from fpsolve.discretisation.mesh import TaggedMesh, build_mesh
 from fpsolve.discretisation.schemes import Scheme, scheme_class
 from fpsolve.discretisation.symbolic import to_ufl
-from fpsolve.errors import ProblemError
+from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 
 #: Where :class:`Discretisation` checks the coefficients (Q ⪰ 0, finite β).
@@ -253,25 +253,40 @@ class Discretisation:
         return float(self.comm.allreduce(local.max(initial=-np.inf), op=MPI.MAX))
 
     def recovered_gradient(self, rho: dolfinx.fem.Function) -> dolfinx.fem.Function:
-        r"""Gradient recovered by lumped :math:`L^2` projection onto continuous vector P(p).
+        r"""Gradient of ρ_h recovered in continuous vector P(p): an :math:`L^2` projection of ∇ρ_h.
 
-        :math:`G_i = \int \nabla\rho_h\,\phi_i / \int\phi_i` (node-wise average of the cell gradients);
-        :math:`O(h^2)` inside uniform meshes, :math:`O(h)` on boundary cells (so :math:`O(h^{3/2})` in
-        :math:`L^2` unless ρ is small on ∂Ω, as for confined densities), against :math:`O(h)` for
-        :math:`\nabla\rho_h`.
+        Degree 1: the lumped projection :math:`G_i = \int \nabla\rho_h\,\phi_i / \int\phi_i` (the
+        node-wise average of the cell gradients), :math:`O(h^2)` inside uniform meshes and :math:`O(h)` on
+        boundary cells (so :math:`O(h^{3/2})` in :math:`L^2` unless ρ is small on ∂Ω), against
+        :math:`O(h)` for :math:`\nabla\rho_h`. Degree ≥ 2: the consistent projection
+        :math:`MG = \int\nabla\rho_h\cdot w` (CG + Jacobi on the mass matrix): lumping is wrong there,
+        :math:`\int\phi_i = 0` for the vertex functions of P2 triangles. Both are exact for linear ρ.
         """
         W = dolfinx.fem.functionspace(self.msh, ("Lagrange", self.degree, (self.problem.dim,)))
         w = ufl.TestFunction(W)
-        one = ufl.as_vector([1.0] * self.problem.dim)
         num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.inner(ufl.grad(rho), w) * self.dx))
-        den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.inner(one, w) * self.dx))
-        for vec in (num, den):
-            vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        num.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         G = dolfinx.fem.Function(W)
-        G.x.petsc_vec.pointwiseDivide(num, den)
+        if self.degree == 1:
+            one = ufl.as_vector([1.0] * self.problem.dim)
+            den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.inner(one, w) * self.dx))
+            den.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            G.x.petsc_vec.pointwiseDivide(num, den)
+            den.destroy()
+        else:
+            M = assemble(ufl.inner(ufl.TrialFunction(W), w) * self.dx)
+            ksp = PETSc.KSP().create(self.comm)
+            ksp.setOperators(M)
+            ksp.setType("cg")
+            ksp.getPC().setType("jacobi")
+            ksp.setTolerances(rtol=1e-12, atol=0.0, max_it=1000)
+            ksp.solve(num, G.x.petsc_vec)
+            if ksp.getConvergedReason() <= 0:
+                raise SolverDivergedError(f"gradient projection: CG reason {ksp.getConvergedReason()}")
+            ksp.destroy()
+            M.destroy()
         G.x.scatter_forward()
         num.destroy()
-        den.destroy()
         return G
 
     def current(self, rho: dolfinx.fem.Function, name: str = "J") -> dolfinx.fem.Function:

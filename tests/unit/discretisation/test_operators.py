@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 
 import dolfinx
 import dolfinx.fem.petsc
 import ufl
 
+from fpsolve import testing
 from fpsolve.discretisation.afc import low_order_entries
 from fpsolve.discretisation.forms import generator_form
 from fpsolve.discretisation.functionals import error_L2
@@ -16,7 +18,9 @@ from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.exact import ou_stationary_current
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+from fpsolve.solvers.stationary import StationarySolver
 
 x, y = coordinates(2)
 
@@ -83,3 +87,27 @@ def test_recovered_current_beats_first_order() -> None:
         errors.append(error_L2(disc.current(rho), to_ufl(sp.Matrix(J_exact), X, p.coords), disc.msh))
     order = np.log2(errors[0] / errors[1])
     assert order > 1.4, (errors, order)
+
+
+@pytest.mark.parametrize(
+    ("degree", "cells", "order"),
+    [(1, (64, 128, 256), 1.9), (2, (64, 128, 256), 1.9), (3, (32, 64, 128), 2.9)],
+)
+def test_current_converges_at_every_degree(degree: int, cells: tuple[int, ...], order: float) -> None:
+    """J = βρ_h − K G(ρ_h) of the Galerkin OU solution against the exact current (issue 15: P2 gave 1e13).
+
+    Measured relative L² errors and orders (finest pair): P1 1.97e-1, 5.39e-2, 1.38e-2 (1.97);
+    P2 3.89e-2, 1.09e-2, 2.81e-3 (1.95); P3 2.06e-2, 2.13e-3, 2.42e-4 (3.13).
+    """
+    K = testing.EPS2 * testing.Q
+    errors = []
+    for n in cells:
+        p = testing.ou_problem(n)
+        disc = Discretisation(p, build_mesh(p.domain), degree=degree, scheme="galerkin")
+        rho = StationarySolver(disc).solve().rho
+        x = ufl.SpatialCoordinate(disc.msh)
+        exact = to_ufl(ou_stationary_current(testing.A, K, testing.MU), x, p.coords)
+        errors.append(error_L2(disc.current(rho), exact, disc.msh, relative=True))
+    observed = np.log(errors[-2] / errors[-1]) / np.log(2)
+    assert observed > order, (errors, observed)
+    assert errors[-1] < 0.02, errors
