@@ -180,6 +180,8 @@ def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
         code, kind = 2, "error"
     elif isinstance(exc, KeyboardInterrupt):
         code, kind = 130, "interrupted"
+    elif isinstance(exc, TimeoutError) and "JIT" in str(exc):  # FFCx: a killed earlier compile left a lock
+        code, kind = 2, "error"
     else:
         code, kind = 3, "internal error"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -138,6 +138,11 @@ class Discretisation:
             self.rank_Q = self._check_coefficients()
         self.lumped = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(ufl.TestFunction(self.V) * self.dx))
         self.lumped.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        unknown = [part for part in problem.absorbing if part not in mesh.parts]
+        if unknown:  # mesh files: the parts are the file's physical groups, known only now
+            raise ProblemError(
+                f"absorbing boundary part(s) {unknown} do not exist in the mesh; parts are {list(mesh.parts)}"
+            )
         self.bc_rows = self._absorbing_rows()
         #: the spatial scheme (:mod:`fpsolve.discretisation.schemes`): matrices, limiter graph
         self.method: Scheme = scheme_class(scheme, degree)(self)
