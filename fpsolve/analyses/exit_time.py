@@ -1,8 +1,10 @@
 r"""The ``exit_time`` analysis: FE mean exit time T(x), the §1.2/§1.3 bounds on the same mesh, Monte Carlo.
 
 ``fpsolve run``: solves :math:`\mathcal LT = -1` (:class:`~fpsolve.solvers.exit_time.ExitTimeSolver`),
-evaluates the lower bound :math:`(R_0^2-|x-x_0|^2)/(2\varepsilon^2\sigma d)` and the optimised upper bound
-(:mod:`fpsolve.problem.bounds`) at every node, and checks :math:`\text{lower} \le T \le \text{upper}` up to
+evaluates the lower bound :math:`(R_0^2-|x-x_0|^2)/(2\varepsilon^2\sigma d)`, the upper bound as the
+theory states it (docs/theory.md §1.3(b), :func:`fpsolve.problem.bounds.theory_upper_bound`) and the
+reconstructed slab bound of §1.3(a) (:mod:`fpsolve.problem.bounds`) at every node, and checks
+:math:`\text{lower} \le T \le \text{upper}` up to
 ``bound_tolerance``·max T (the FE error), the bound hypotheses (H1) on the mesh nodes and T ≥ 0.
 Observables: T, sd(τ) (from the second moment), the bounds and the margins lower/T and T/upper at
 the start points, and the
@@ -46,8 +48,10 @@ from fpsolve.errors import CaseError
 from fpsolve.output.exit_time_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
 from fpsolve.problem.bounds import (
     best_direction,
+    best_theory_direction,
     lower_bound,
     lower_bound_constants,
+    theory_upper_bound,
     upper_bound,
     upper_bound_constants,
 )
@@ -154,15 +158,20 @@ class ExitTimeAnalysis(Analysis):
             if a.bound_direction is not None
             else best_direction(problem, nodes, eps2, starts, comm)
         )
+        theory_c = best_theory_direction(problem, nodes, eps2, centre, starts, comm)
         lower, upper = disc.function("T_lower_bound"), disc.function("T_upper_bound")
+        theory = disc.function("T_theory_bound")
         lower.x.array[:n] = lower_bound(nodes, centre, a.radius, eps2, lower_c.sigma)
         upper.x.array[:n] = upper_bound(nodes, upper_c, eps2)
-        for f in (lower, upper):
+        theory.x.array[:n] = theory_upper_bound(nodes, theory_c, eps2)
+        for f in (lower, upper, theory):
             f.x.scatter_forward()
         t_max = disc.maximum(T)
         Th, lo_h, up_h = T.x.array[:n], lower.x.array[:n], upper.x.array[:n]
         below = comm.allreduce(float((Th - lo_h).min(initial=np.inf)), op=MPI.MIN) / t_max
         above = comm.allreduce(float((up_h - Th).min(initial=np.inf)), op=MPI.MIN) / t_max
+        th_h = theory.x.array[:n]
+        above_theory = comm.allreduce(float((th_h - Th).min(initial=np.inf)), op=MPI.MIN) / t_max
         at_start = {
             "points": starts.tolist(),
             "T": point_values(T, starts).tolist(),
@@ -172,6 +181,11 @@ class ExitTimeAnalysis(Analysis):
         }
         at_start["lower_over_T"] = (np.divide(at_start["lower_bound"], at_start["T"])).tolist()
         at_start["T_over_upper"] = (np.divide(at_start["T"], at_start["upper_bound"])).tolist()
+        at_start["theory_upper_bound"] = theory_upper_bound(starts, theory_c, eps2).tolist()
+        at_start["theory_upper_bound_proof_constant"] = theory_upper_bound(
+            starts, theory_c, eps2, 1.0
+        ).tolist()
+        at_start["T_over_theory_bound"] = (np.divide(at_start["T"], at_start["theory_upper_bound"])).tolist()
         ratios = gather_nodal([T, lower, upper])
         margins = None
         if ratios is not None:
@@ -191,6 +205,13 @@ class ExitTimeAnalysis(Analysis):
                 "Lambda": upper_c.Lambda,
                 "G": upper_c.G,
                 "R_v": upper_c.R_v,
+            },
+            "theory_bound_constants": {
+                "direction": list(theory_c.direction),
+                "centre": list(theory_c.centre),
+                "beta": theory_c.beta,
+                "Lambda": theory_c.Lambda,
+                "R_v": theory_c.R_v,
             },
             "start_points": at_start,
             "margins_over_interior_nodes": margins,
@@ -226,9 +247,18 @@ class ExitTimeAnalysis(Analysis):
                     a.bound_tolerance,
                 )
             )
+        if theory_c.beta > 0:
+            checks.append(
+                check(
+                    "exit time: min over nodes of (theory upper bound, docs/theory.md §1.3(b), - T) / max T",
+                    min(above_theory, 0.0),
+                    0.0,
+                    a.bound_tolerance,
+                )
+            )
         figure_data: dict[str, np.ndarray] = {}
         if ctx.figures:
-            profile = _profiles(T, lower, upper, a, upper_c.direction)
+            profile = _profiles(T, lower, upper, a, upper_c.direction, theory)
             if ratios is not None:
                 coords, (t_all, l_all, u_all) = ratios
                 figure_data = {
@@ -240,7 +270,7 @@ class ExitTimeAnalysis(Analysis):
                     "eps2": np.array(eps2),
                     **{f"profile_{k}": np.asarray(v) for k, v in profile.items()},
                 }
-        fields = [FieldSeries(f.name, [(0.0, f)]) for f in (T, lower, upper)]
+        fields = [FieldSeries(f.name, [(0.0, f)]) for f in (T, lower, upper, theory)]
         return Result({"exit_time": observables}, checks, fields, figure_data=figure_data)
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
@@ -316,6 +346,7 @@ class ExitTimeAnalysis(Analysis):
             "log_T": log_t.tolist(),
             "log_lower_bound": np.log([o["start_points"]["lower_bound"][0] for o in obs]).tolist(),
             "log_upper_bound": np.log([o["start_points"]["upper_bound"][0] for o in obs]).tolist(),
+            "log_theory_bound": np.log([o["start_points"]["theory_upper_bound"][0] for o in obs]).tolist(),
             "slopes": [slope(inv, log_t[:, k])[0] for k in range(log_t.shape[1])],
             "slopes_smallest_eps": [slope(inv[-2:], log_t[-2:, k])[0] for k in range(log_t.shape[1])],
             "barrier": obs[0]["arrhenius_barrier"],
@@ -355,7 +386,7 @@ def _stats(v: np.ndarray) -> dict[str, float]:
 
 
 def _profiles(
-    T: Any, lower: Any, upper: Any, a: ExitTimeAnalysis, direction: tuple[float, ...]
+    T: Any, lower: Any, upper: Any, a: ExitTimeAnalysis, direction: tuple[float, ...], theory: Any
 ) -> dict[str, Any]:
     """T and the bounds along the chord of the ball through x₀ in the bound direction (collective)."""
     centre = np.asarray(a.center)
@@ -367,4 +398,5 @@ def _profiles(
         "T": point_values(T, pts, np.nan),  # the polygonal mesh may miss the chord's ends
         "lower": point_values(lower, pts, np.nan),
         "upper": point_values(upper, pts, np.nan),
+        "theory": point_values(theory, pts, np.nan),
     }

@@ -50,7 +50,11 @@ def exit_time_figure(
     ax.semilogy(s, profile["lower"], "b--", label="lower bound (R0² − r²)/(2ε²σd)")
     finite = np.isfinite(profile["upper"])
     if finite.any():
-        ax.semilogy(s[finite], profile["upper"][finite], "r--", label="upper bound (Λ, G, R_v)")
+        ax.semilogy(s[finite], profile["upper"][finite], "r--", label="slab upper bound, theory §1.3(a)")
+    theory = profile.get("theory")
+    if theory is not None and np.isfinite(theory).any():
+        ok = np.isfinite(theory)
+        ax.semilogy(s[ok], theory[ok], "m-.", label="upper bound as stated, theory §1.3(b)")
     d = ", ".join(f"{c:.2f}" for c in profile["direction"])
     ax.set_xlabel(f"s along x0 + s·({d})")
     ax.set_ylim(bottom=max(1e-3 * np.nanmax(profile["T"]), 1e-12))
@@ -105,7 +109,9 @@ def exit_time_sweep_figure(target: Path, f: dict[str, Any], title: str) -> Path:
     ax.set_title("FE exit times and the lower bound")
     ax2.plot(x, np.asarray(f["log_T"])[:, 0], "ko-", label="FE log T at the first point")
     ax2.plot(x, f["log_lower_bound"], "b--", label="log lower bound")
-    ax2.plot(x, f["log_upper_bound"], "r--", label="log upper bound (optimised β)")
+    ax2.plot(x, f["log_upper_bound"], "r--", label="log slab upper bound, §1.3(a)")
+    if "log_theory_bound" in f:
+        ax2.plot(x, f["log_theory_bound"], "m-.", label="log upper bound as stated, §1.3(b)")
     ax2.set_xlabel("1/ε²")
     ax2.legend(fontsize=8)
     ax2.set_title("both bounds at the first start point")

@@ -19,6 +19,17 @@ direction ``v``, (H3) :math:`v^TQv\ge\Lambda>0`, (H4) :math:`|\nabla L\cdot v|\l
 minimised here over a logarithmic grid of β at each point (every β gives a valid bound, so the minimum
 over a grid is valid too; the grid only makes it slightly less tight than the exact minimum).
 
+Upper bound as the theory states it (§1.3(b)), for a reference point x₀, a unit direction v, the
+coordinate :math:`y = v\cdot(x-x_0)`, the extent :math:`R_v = \max_D |y|`, and constants with
+:math:`v^TQv\ge\beta>0` and :math:`(v\cdot\nabla L)\,y\le\Lambda y^2` in D:
+
+.. math::  E_x\tau \le \frac{2}{\Lambda}\Big(e^{\Lambda R_v^2/(2\beta\varepsilon^2)}
+           - e^{\Lambda r^2/(2\beta\varepsilon^2)}\Big),\qquad r = |y(x)|,
+
+(:func:`theory_upper_bound`); the proof gives the prefactor 1/Λ, reported beside it. With Λ ≤ 0 the
+hypothesis holds for every Λ' > 0 and the Λ' → 0 limit applies: :math:`2(R_v^2 - r^2)/(2\beta\varepsilon^2)`.
+Its exponent grows like :math:`\Lambda R_v^2/(2\beta)` in 1/ε², the (a) bound's like :math:`GR_v/\Lambda`.
+
 The constants σ, Λ, G are taken as max/min over the points given (the mesh nodes): for a P1 mesh that
 is an estimate of the sup/inf over the domain, exact when the extremum is attained at a node (it is
 for the shipped cases: they are attained on the boundary or at the centre).
@@ -155,7 +166,90 @@ def best_direction(
     return best
 
 
+@dataclass(frozen=True)
+class TheoryBoundConstants:
+    """Constants of the §1.3(b) bound: direction v, x₀, β = min vᵀQv, Λ = max (v·∇L)y/y², R_v = max |y|."""
+
+    direction: tuple[float, ...]
+    centre: tuple[float, ...]
+    beta: float
+    Lambda: float
+    R_v: float
+
+
+def theory_bound_constants(
+    problem: FokkerPlanckProblem, points: Array, v: Array, centre: Array, comm: MPI.Comm | None = None
+) -> TheoryBoundConstants:
+    r"""β, Λ and R_v of the unit direction ``v`` about ``centre`` over ``points`` (n, d), over ``comm``.
+
+    Λ is the largest ratio :math:`(v\cdot\nabla L)\,y/y^2` over the points with
+    :math:`|y| > 10^{-12}R_v` (the hypothesis at y = 0 holds for any Λ).
+    """
+    v = np.asarray(v, float) / np.linalg.norm(v)
+    q = problem.numpy("Q")(points.T)
+    grad = -problem.numpy("drift")(points.T)[:, 0, :].T
+    y = (points - np.asarray(centre, float)) @ v
+    R_v = _reduce(np.abs(y).max(initial=0.0), MPI.MAX, comm)
+    away = np.abs(y) > 1e-12 * max(R_v, 1e-300)
+    ratio = (grad[away] @ v) / y[away]
+    return TheoryBoundConstants(
+        direction=tuple(float(c) for c in v),
+        centre=tuple(float(c) for c in centre),
+        beta=_reduce(np.einsum("i,ijn,j->n", v, q, v).min(initial=np.inf), MPI.MIN, comm),
+        Lambda=_reduce(ratio.max(initial=-np.inf), MPI.MAX, comm),
+        R_v=R_v,
+    )
+
+
+def theory_upper_bound(points: Array, c: TheoryBoundConstants, eps2: float, prefactor: float = 2.0) -> Array:
+    r""":math:`(p/\Lambda)(e^{kR_v^2} - e^{kr^2})`, :math:`k = \Lambda/(2etaarepsilon^2)`, p = ``prefactor``.
+
+    ``prefactor`` 2 is the bound as stated (§1.3(b)); 1 is what its proof gives. Λ ≤ 0: the limit
+    :math:`p(R_v^2 - r^2)/(2etaarepsilon^2)`. ``+inf`` where β ≤ 0 (no noise along v somewhere).
+    Evaluated in logarithms (the exponent reaches hundreds for small ε).
+    """
+    if c.beta <= 0:
+        return np.full(len(points), np.inf)
+    r2 = np.minimum(((points - np.asarray(c.centre)) @ np.asarray(c.direction)) ** 2, c.R_v**2)
+    if c.Lambda <= 0:
+        return prefactor * (c.R_v**2 - r2) / (2 * c.beta * eps2)
+    k = c.Lambda / (2 * c.beta * eps2)
+    with np.errstate(divide="ignore", over="ignore"):
+        log_b = np.log(prefactor / c.Lambda) + k * c.R_v**2 + np.log1p(-np.exp(k * (r2 - c.R_v**2)))
+        return np.exp(log_b)
+
+
+def best_theory_direction(
+    problem: FokkerPlanckProblem,
+    points: Array,
+    eps2: float,
+    centre: Array,
+    probe: Array,
+    comm: MPI.Comm | None = None,
+    candidates: int = 36,
+) -> TheoryBoundConstants:
+    """The direction whose §1.3(b) bound is smallest at ``probe`` (a half circle in 2-D, the axes else)."""
+    d = problem.dim
+    if d == 2:
+        angles = np.pi * np.arange(candidates) / candidates
+        dirs = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    else:
+        dirs = np.eye(d)
+    best, value = None, np.inf
+    for v in dirs:
+        c = theory_bound_constants(problem, points, v, centre, comm)
+        b = float(theory_upper_bound(probe, c, eps2).max())
+        if best is None or b < value:
+            best, value = c, b
+    assert best is not None
+    return best
+
+
 __all__ = [
+    "TheoryBoundConstants",
+    "best_theory_direction",
+    "theory_bound_constants",
+    "theory_upper_bound",
     "LowerBoundConstants",
     "UpperBoundConstants",
     "best_direction",

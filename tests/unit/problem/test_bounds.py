@@ -20,10 +20,13 @@ from fpsolve.problem.bounds import (
     best_direction,
     lower_bound,
     lower_bound_constants,
+    theory_bound_constants,
+    theory_upper_bound,
     upper_bound,
     upper_bound_constants,
 )
-from fpsolve.problem.domain import Sphere
+from fpsolve.problem.domain import Cuboid, Sphere
+from fpsolve.problem.exact import mfpt_1d
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 BROWNIAN = {
@@ -92,3 +95,48 @@ def test_fe_exit_time_meets_the_lower_bound_on_the_mesh(tmp_out: Path) -> None:
     assert obs["lower_bound_constants"]["sigma"] == 1.0
     # second moment (½ΔT₂ = −2T): T₂ = (1 − r²)/2 − (1 − r⁴)/8, so sd(τ) = √(T₂ − T²) = √(1/8) at r = 0
     assert obs["start_points"]["sd_tau"][0] == pytest.approx(np.sqrt(1 / 8), rel=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("k", "eps2", "ratio"),
+    [(1.0, 0.5, 0.84), (1.0, 0.1, 0.45), (0.01, 0.5, 0.998), (4.0, 0.05, None)],
+)
+def test_theory_bound_holds_for_the_1d_ou_process_and_is_tight_in_the_brownian_limit(
+    k: float, eps2: float, ratio: float | None
+) -> None:
+    """docs/theory.md §1.3(b) on dX = −kX dt + √(2ε²) dW, exit from (−1, 1): Λ = k, β = 1, R_v = 1.
+
+    T(0) is the exact double integral (reflecting at 0 by symmetry). The proof's constant 1/Λ gives the
+    stated ratios T/bound (0.84, 0.45, 0.998 at k → 0); the stated 2/Λ is twice that bound.
+    """
+    (x,) = coordinates(1)
+    p = FokkerPlanckProblem(1, sp.Matrix([[1]]), eps2, Cuboid((-1.0,), (1.0,), (2,)), loss=k * x**2 / 2)
+    nodes = np.linspace(-1.0, 1.0, 201)[:, None]
+    c = theory_bound_constants(p, nodes, np.array([1.0]), np.array([0.0]))
+    assert (c.beta, c.R_v) == (1.0, 1.0) and c.Lambda == pytest.approx(k, rel=1e-12)
+    exact = float(mfpt_1d(lambda y: -k * y, eps2, 0.0, 1.0, 0.0))
+    stated = float(theory_upper_bound(np.zeros((1, 1)), c, eps2)[0])
+    proof = float(theory_upper_bound(np.zeros((1, 1)), c, eps2, prefactor=1.0)[0])
+    assert exact <= proof <= stated and stated == pytest.approx(2 * proof, rel=1e-12)
+    if ratio is not None:
+        assert exact / proof == pytest.approx(ratio, abs=0.01)
+
+
+def test_theory_bound_beats_the_slab_bound_by_orders_of_magnitude() -> None:
+    """cases/exit_time_ball.toml at ε² = 0.1 (issue 18): v = e_x, β = 1, Λ = max(1 + x²) = 2, R_v = 1.
+
+    The stated bound is (2/2)(e^{2/(2·0.1)} − 1) = e^10 − 1 = 2.2e4 (FE T(0) = 301.6); the slab bound
+    of §1.3(a) gives 6e17 there.
+    """
+    x, y = coordinates(2)
+    Q = sp.Matrix([[1, 0], [0, x**2 + y**2]])
+    p = FokkerPlanckProblem(2, Q, 0.1, Sphere((0.0, 0.0), 1.0, 0.2), loss=x**2 / 2 + y**2 + x**4 / 4)
+    th = np.linspace(0, 2 * np.pi, 721)
+    r = np.linspace(0, 1, 41)
+    nodes = np.array([(a * np.cos(t), a * np.sin(t)) for a in r for t in th])
+    c = theory_bound_constants(p, nodes, np.array([1.0, 0.0]), np.zeros(2))
+    stated = float(theory_upper_bound(np.zeros((1, 2)), c, 0.1)[0])
+    assert (c.beta, c.R_v) == (1.0, 1.0) and c.Lambda == pytest.approx(2.0, rel=1e-12)
+    assert stated == pytest.approx(np.expm1(10.0), rel=1e-12)
+    slab = upper_bound(np.zeros((1, 2)), upper_bound_constants(p, nodes, np.array([1.0, 0.0])), 0.1)[0]
+    assert slab > 1e17
