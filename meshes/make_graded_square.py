@@ -9,11 +9,14 @@ w1 = +-w2 (d = distance to the nearer one): near w = 0 the noise is rank 1 along
 db = -b (kappa dt + sigma dW) with the same W, and |a b| = |a0 b0| exp(-sigma^2 t): the density
 concentrates on the diagonals, transversally far below the radial scale r.
 Boundary groups "xmin", "xmax", "ymin", "ymax" (as for a rectangle domain). Arguments: grading,
-h_min, h_max, half, line, name (the defaults made the committed file).
-Run with ``.venv/bin/python meshes/make_graded_square.py`` (gmsh from PyPI); the .msh is committed.
+h_min, h_max, half, line, name (positional, in this order) and ``--out PATH`` (where to write the
+mesh instead of ``<name>.msh`` next to this script).
+The .msh is not committed: fpsolve generates it on first use into its mesh cache by running
+``python meshes/make_graded_square.py --out <cache file>`` with the defaults (see meshes/README.md).
+Run by hand with ``.venv/bin/python meshes/make_graded_square.py`` (gmsh from PyPI).
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import gmsh
@@ -26,8 +29,10 @@ def main(
     half: float = 2.0,
     line: float = 0.02,
     name: str = "graded_square",
-) -> None:
-    """Mesh the square with the size field above and save ``<name>.msh`` next to this script."""
+    out: str | Path | None = None,
+) -> Path:
+    """Mesh the square with the size field above; save it to ``out`` (``<name>.msh`` next to this script)."""
+    target = Path(out) if out is not None else Path(__file__).parent / f"{name}.msh"
     gmsh.initialize()
     gmsh.option.setNumber("General.Terminal", 0)
     gmsh.model.add(name)
@@ -57,9 +62,16 @@ def main(
         gmsh.option.setNumber(opt, 0)
     gmsh.model.mesh.generate(2)
     gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-    gmsh.write(str(Path(__file__).parent / f"{name}.msh"))
+    gmsh.write(str(target))
     gmsh.finalize()
+    return target
 
 
 if __name__ == "__main__":
-    main(*(float(a) for a in sys.argv[1:6]), *sys.argv[6:7])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("values", nargs="*", help="grading h_min h_max half line (numbers), then name")
+    parser.add_argument("--out", type=Path, help="output .msh file (default: <name>.msh next to this script)")
+    args = parser.parse_args()
+    if len(args.values) > 6:
+        parser.error("at most 6 positional arguments: grading h_min h_max half line name")
+    main(*(float(a) for a in args.values[:5]), *args.values[5:6], out=args.out)

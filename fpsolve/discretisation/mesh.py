@@ -33,6 +33,8 @@ from fpsolve.problem.domain import Cuboid, Domain, MeshFile, Sphere
 
 Array = npt.NDArray[np.float64]
 
+#: Largest accepted ratio of gmsh's largest cell diameter to the requested size h.
+HONOURED = 3.0
 #: environment variable overriding the mesh cache directory
 MESH_CACHE_ENV = "FPSOLVE_MESH_CACHE"
 
@@ -97,28 +99,46 @@ def _sphere(d: Sphere, comm: MPI.Comm) -> TaggedMesh:
     import gmsh
 
     rank = 0
+    error = None
     if comm.rank == rank:
         gmsh.initialize(interruptible=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("sphere")
-        c = list(d.center) + [0.0] * (3 - d.dim)
-        if d.dim == 2:
-            ent = gmsh.model.occ.addDisk(c[0], c[1], 0.0, d.radius, d.radius)
-        else:
-            ent = gmsh.model.occ.addSphere(c[0], c[1], c[2], d.radius)
-        gmsh.model.occ.synchronize()
-        bnd = gmsh.model.getBoundary([(d.dim, ent)], oriented=False)
-        gmsh.model.addPhysicalGroup(d.dim, [ent], 1, name="domain")
-        gmsh.model.addPhysicalGroup(d.dim - 1, [b[1] for b in bnd], 1, name="boundary")
-        gmsh.option.setNumber("Mesh.CharacteristicLengthMin", d.h)
-        gmsh.option.setNumber("Mesh.CharacteristicLengthMax", d.h)
-        gmsh.model.mesh.generate(d.dim)
+        try:
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("sphere")
+            c = list(d.center) + [0.0] * (3 - d.dim)
+            if d.dim == 2:
+                ent = gmsh.model.occ.addDisk(c[0], c[1], 0.0, d.radius, d.radius)
+            else:
+                ent = gmsh.model.occ.addSphere(c[0], c[1], c[2], d.radius)
+            gmsh.model.occ.synchronize()
+            bnd = gmsh.model.getBoundary([(d.dim, ent)], oriented=False)
+            gmsh.model.addPhysicalGroup(d.dim, [ent], 1, name="domain")
+            gmsh.model.addPhysicalGroup(d.dim - 1, [b[1] for b in bnd], 1, name="boundary")
+            gmsh.option.setNumber("Mesh.CharacteristicLengthMin", d.h)
+            gmsh.option.setNumber("Mesh.CharacteristicLengthMax", d.h)
+            gmsh.model.mesh.generate(d.dim)
+        except Exception as exc:  # gmsh raises bare Exceptions; the other ranks must hear of it
+            error = (
+                f"gmsh could not mesh the {'disk' if d.dim == 2 else 'ball'} with h = {d.h}: {_one_line(exc)}"
+            )
+            gmsh.finalize()
+    error = comm.bcast(error, root=rank)
+    if error:
+        raise MeshError(error)
     try:
         data = dolfinx.io.gmsh.model_to_mesh(gmsh.model, comm, rank, gdim=d.dim)
     finally:
         if comm.rank == rank:
             gmsh.finalize()
-    return TaggedMesh(data.mesh, data.facet_tags, {"boundary": 1})
+    msh = data.mesh
+    owned = np.arange(msh.topology.index_map(d.dim).size_local, dtype=np.int32)
+    h_max = comm.allreduce(float(msh.h(d.dim, owned).max(initial=0.0)), op=MPI.MAX)
+    if h_max > HONOURED * d.h:  # gmsh gives up silently on sizes it cannot reach
+        raise MeshError(
+            f"gmsh did not honour h = {d.h}: its cells reach h = {h_max:.3g} (more than {HONOURED:g}×); "
+            "choose a larger h"
+        )
+    return TaggedMesh(msh, data.facet_tags, {"boundary": 1})
 
 
 def mesh_cache_dir() -> Path:
@@ -175,7 +195,35 @@ def read_mesh_file(path: str | Path, dim: int, comm: MPI.Comm = MPI.COMM_WORLD) 
     return _read_generated(script, dim, comm)
 
 
+def _check_msh(path: Path, dim: int) -> str | None:
+    """On one rank: None if gmsh reads ``path`` and finds ``dim``-D cells in it, else the reason."""
+    import gmsh  # noqa: PLC0415  (gmsh is only needed for mesh files)
+
+    owner = not gmsh.isInitialized()
+    if owner:
+        gmsh.initialize()
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.add("fpsolve check")
+        gmsh.merge(str(path))
+        types, _, _ = gmsh.model.mesh.getElements(dim)
+        if not len(types):
+            return f"{path} has no {dim}-D cells"
+        return None
+    except Exception as exc:  # gmsh raises bare Exceptions on malformed files
+        return _one_line(exc)
+    finally:
+        gmsh.model.remove()
+        if owner:
+            gmsh.finalize()
+
+
 def _read_msh(path: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
+    # dolfinx reads the file on rank 0 while the other ranks wait for it: a bad file must be found
+    # (on rank 0) and reported to every rank before that, or they wait forever
+    problem = comm.bcast(_check_msh(path, dim) if comm.rank == 0 else None, root=0)
+    if problem is not None:
+        raise MeshError(f"could not read mesh {path}: {problem}")
     try:
         data = dolfinx.io.gmsh.read_from_msh(path, comm, 0, gdim=dim)
     except Exception as exc:  # gmsh raises bare Exceptions on malformed files
@@ -212,7 +260,11 @@ def _read_generated(script: Path, dim: int, comm: MPI.Comm) -> TaggedMesh:
     if meta is None:  # just generated: record what it holds
         if comm.rank == 0:
             try:
-                meta = {"script": str(script), "sha256": _sha256(script), "bytes": target.stat().st_size}
+                meta = {
+                    "script": str(script.resolve()),
+                    "sha256": _sha256(script),
+                    "bytes": target.stat().st_size,
+                }
                 _write_atomic(record, json.dumps({**meta, "cells": cells}, indent=1) + "\n")
             except OSError as exc:
                 error = f"could not write {record}: {_one_line(exc)}"

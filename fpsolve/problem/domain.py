@@ -110,7 +110,9 @@ class MeshFile:
     dim: int
 
     def __post_init__(self) -> None:
-        if not Path(self.path).is_file():
+        p = Path(self.path)
+        # a generated mesh (meshes/README.md) is built on first use by the make_<stem>.py beside it
+        if not p.is_file() and not (p.parent / f"make_{p.stem}.py").is_file():
             msg = f"mesh file not found: {self.path}"
             raise MeshError(msg)
 
