@@ -80,6 +80,8 @@ def parse_time_stepping(table: Mapping[str, Any], where: str) -> tuple[float, fl
     dt = number(table.get("dt"), f"{where}.dt", positive=True)
     if t_end / dt > 1e6:
         raise CaseError(f"{where}: t_end/dt = {t_end / dt:.3g} steps is more than 1e6")
+    if dt > t_end:
+        raise CaseError(f"{where}: dt = {dt:g} is larger than t_end = {t_end:g}")
     return t_end, dt
 
 

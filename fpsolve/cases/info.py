@@ -19,6 +19,7 @@ from mpi4py import MPI
 from fpsolve.cases.schema import Case
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import check_coefficients
+from fpsolve.errors import ProblemError
 
 
 def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
@@ -35,6 +36,8 @@ def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
     h = msh.h(tdim, cells)
     mid = dolfinx.mesh.compute_midpoints(msh, tdim, cells)[:, : p.dim].T.copy()
     check_coefficients(p, mid, comm)  # midpoints too: the Péclet numbers below need finite values
+    if p.initial is not None:
+        check_initial_density(p, nodes, comm)
     beta = p.numpy("beta")(mid)[:, 0, :] if ncells else np.zeros((p.dim, 0))
     K = p.eps2 * p.numpy("Q")(mid) if ncells else np.zeros((p.dim, p.dim, 0))
     speed = np.linalg.norm(beta, axis=0)
@@ -68,3 +71,20 @@ def case_info(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, Any]:
         "scheme": case.scheme,
         "analyses": [a.kind for a in case.analyses],
     }
+
+
+def check_initial_density(problem: Any, nodes: np.ndarray, comm: MPI.Comm) -> None:
+    """ρ₀ finite and ≥ 0 at the nodes, and not 0 at all of them (collective; the runs check its mass)."""
+    with np.errstate(all="ignore"):
+        values = problem.numpy("initial")(nodes) if nodes.size else np.zeros(0)
+    finite = comm.allreduce(bool(np.isfinite(values).all()), op=MPI.LAND)
+    lo = comm.allreduce(float(values.min(initial=np.inf)) if finite else 0.0, op=MPI.MIN)
+    hi = comm.allreduce(float(values.max(initial=-np.inf)) if finite else 0.0, op=MPI.MAX)
+    if not finite:
+        raise ProblemError("the initial density is not finite at some node (check [initial])")
+    if lo < -1e-12 * max(hi, 0.0):
+        raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")
+    if not hi > 0:
+        raise ProblemError(
+            "the initial density is 0 at every node: it lies outside the domain or is too narrow"
+        )

@@ -29,6 +29,7 @@ from fpsolve.problem.domain import Cuboid, Domain, MeshFile, Sphere
 from fpsolve.problem.expressions import ExpressionError, parse_expression
 from fpsolve.problem.fokker_planck import (
     FokkerPlanckProblem,
+    check_finite_on,
     eps2_from_sgd,
     gaussian_density,
     point_mass_density,
@@ -37,6 +38,11 @@ from fpsolve.problem.model import SGDModel, model_from_tables
 from fpsolve.tables import check_keys, integer, number, string, table, vector
 
 MAX_CELLS = 5_000_000
+#: Limits checked before the TOML parser runs: file size, and nesting of arrays/inline tables (brackets
+#: inside strings count too, so this is an upper bound on the real depth).
+MAX_FILE_BYTES = 1_000_000
+MAX_ANALYSES = 20
+MAX_TOML_NESTING = 64
 
 
 def sphere_cells(dim: int, radius: float, h: float) -> float:
@@ -106,9 +112,21 @@ def load_case(path: str | Path) -> Case:
     p = Path(path)
     if not p.is_file():
         raise CaseError(f"case file not found: {p}")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise CaseError(f"{p}: a case file of {p.stat().st_size} bytes is larger than {MAX_FILE_BYTES}")
     try:
-        data = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = p.read_text()
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"{p}: not valid TOML: {exc}") from None
+    depth = deepest = 0
+    for ch in text:  # tomllib recurses into nested arrays and inline tables: bound the depth first
+        depth += (ch in "[{") - (ch in "]}")
+        deepest = max(deepest, depth)
+    if deepest > MAX_TOML_NESTING:
+        raise CaseError(f"{p}: arrays or inline tables nested more than {MAX_TOML_NESTING} levels deep")
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise CaseError(f"{p}: not valid TOML: {exc}") from None
     return parse_case(data, p)
 
@@ -189,6 +207,10 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         raise CaseError("solver.petsc must be a table of PETSc options")
     out = table(data, "output") if "output" in data else {}
     directory = Path(string(out.get("directory", f"out/{name}"), "output.directory"))
+    if "\0" in str(directory) or any(len(part) > 255 for part in directory.parts):
+        raise CaseError(
+            "output.directory must be a path without NUL bytes and with names of at most 255 characters"
+        )
     if directory.is_absolute() or ".." in directory.parts:
         raise CaseError(
             "output.directory must be a relative path without '..' (use -o for other places), "
@@ -197,7 +219,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     figures = out.get("figures", True)
     if not isinstance(figures, bool):
         raise CaseError("output.figures must be true or false")
-    validate = _validate(data["validate"], expr) if "validate" in data else ValidateSettings()
+    validate = _validate(data["validate"], expr, dim, domain) if "validate" in data else ValidateSettings()
     if model is None and (validate.sgd_eta_factors or validate.collapse_radius or validate.histogram):
         raise CaseError("validate.sgd_eta_factors/collapse_radius/histogram need a [model] (SGD runs)")
     sweep = parse_sweep(data, path) if "sweep" in data else ()
@@ -237,7 +259,7 @@ def _model(
     return model
 
 
-def _validate(table: Any, expr: Any) -> ValidateSettings:
+def _validate(table: Any, expr: Any, dim: int, domain: Domain) -> ValidateSettings:
     if not isinstance(table, dict):
         raise CaseError("[validate] must be a table")
     out: dict[str, Any] = {}
@@ -251,6 +273,8 @@ def _validate(table: Any, expr: Any) -> ValidateSettings:
         if not isinstance(obs, list) or not obs:
             raise CaseError("validate.observables must be a list of expressions")
         out["observables"] = tuple(expr(e, f"validate.observables[{i}]") for i, e in enumerate(obs))
+        for i, e in enumerate(out["observables"]):
+            check_finite_on(e, domain, f"validate.observables[{i}]")
     if "collapse_radius" in table:
         out["collapse_radius"] = number(table["collapse_radius"], "validate.collapse_radius", positive=True)
     if "histogram" in table:
@@ -322,6 +346,8 @@ def _domain(table: dict[str, Any], path: Path) -> Domain:
         d = 2 if kind == "disk" else 3
         radius = number(table.get("radius"), "domain.radius", positive=True)
         h = number(table.get("h"), "domain.h", positive=True)
+        if not h >= 1e-6 * radius:
+            raise CaseError(f"domain.h = {h} is too small for radius {radius} (more than {MAX_CELLS} cells)")
         cells = sphere_cells(d, radius, h)
         if cells > MAX_CELLS:
             raise CaseError(
@@ -408,8 +434,10 @@ def parse_analyses(value: Any, problem: FokkerPlanckProblem) -> tuple[Analysis, 
     kinds = ", ".join(ANALYSES)
     if value is None:
         raise CaseError(f"no [[analysis]] given ({kinds})")
-    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
-        raise CaseError("[[analysis]] must be an array of tables")
+    if not isinstance(value, list) or not value or not all(isinstance(a, dict) for a in value):
+        raise CaseError("[[analysis]] must be a non-empty array of tables")
+    if len(value) > MAX_ANALYSES:
+        raise CaseError(f"{len(value)} analyses: at most {MAX_ANALYSES} per case")
     out = []
     for k, a in enumerate(value):
         kind = a.get("type")

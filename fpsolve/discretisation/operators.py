@@ -32,6 +32,8 @@ from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import ProblemError, SolverDivergedError
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 
+#: Largest accepted ratio of max |β| to 1 + its median over the check points: beyond it β is singular.
+SINGULAR = 1e10
 #: Where :class:`Discretisation` checks the coefficients (Q ⪰ 0, finite β).
 CHECK_POINTS = ("nodes", "quadrature")
 
@@ -69,6 +71,20 @@ def check_coefficients(problem: FokkerPlanckProblem, points: np.ndarray, comm: M
     errors = [e for e in comm.allgather(error) if e]
     if errors:
         raise ProblemError(errors[0])
+    if points.size:
+        speed = np.linalg.norm(beta[:, 0, :], axis=0)
+        typical, k = float(np.median(speed)), int(np.argmax(speed))
+        local = (float(speed[k]), typical, tuple(float(v) for v in points[:, k]))
+    else:
+        local = (0.0, 0.0, ())
+    gathered = comm.allgather(local)
+    top = max(gathered, key=lambda g: g[0])
+    typical = max(g[1] for g in gathered)
+    if top[0] > SINGULAR * (1.0 + typical):  # e.g. 1/x sampled a round-off away from x = 0
+        raise ProblemError(
+            f"the drift β = b − ε²∇·Q is (nearly) singular at x = {top[2]}: |β| = {top[0]:.3g}, "
+            f"{SINGULAR:g} times its typical size"
+        )
     return int(comm.allreduce(rank, op=MPI.MAX))
 
 

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import sympy as sp
 
 from fpsolve.errors import ProblemError
-from fpsolve.problem.domain import Domain
+from fpsolve.problem.domain import Domain, Sphere
 
 COORDS: tuple[sp.Symbol, sp.Symbol, sp.Symbol] = sp.symbols("x y z", real=True)
 
@@ -256,6 +256,36 @@ class FokkerPlanckProblem:
             msg = f"Q is not positive semi-definite at x = {where(k)}: eigenvalues {lam[k].tolist()}"
             raise ProblemError(msg)
         return int((lam > rtol * scale).sum(axis=1).max(initial=0))
+
+
+def check_finite_on(expr: sp.Expr, domain: Domain, where: str) -> None:
+    """Raise :class:`ProblemError` naming a point of ``domain`` where ``expr`` (of x, y, z) is not finite.
+
+    A bounded-cost test at 64 fixed points inside the domain and on its corners (a box) or boundary (a
+    disk/ball); it catches expressions undefined on part of the domain (``log(x)`` across 0,
+    ``exp(exp(exp(x)))``). Mesh files are not known before they are read: nothing is checked.
+    """
+    dim = domain.dim
+    box = domain.bounding_box()
+    if box is None:
+        return
+    rng = np.random.default_rng(2)
+    lo, hi = np.asarray(box[0], float), np.asarray(box[1], float)
+    if isinstance(domain, Sphere):  # inside the ball: random directions and radii, plus boundary points
+        dirs = rng.normal(size=(dim, 80))
+        dirs /= np.linalg.norm(dirs, axis=0)
+        radii = domain.radius * np.concatenate([rng.uniform(0, 1, 64) ** (1 / dim), np.ones(16)])
+        pts = np.asarray(domain.center, float)[:, None] + dirs * radii
+    else:
+        corners = np.array(np.meshgrid(*[[0.0, 1.0]] * dim)).reshape(dim, -1)
+        unit = np.hstack([rng.uniform(0.0, 1.0, (dim, 64)), corners])
+        pts = lo[:, None] + unit * (hi - lo)[:, None]
+    with np.errstate(all="ignore"):
+        values = _vectorise(sp.sympify(expr), coordinates(dim))(pts)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        point = tuple(round(float(v), 6) for v in pts[:, bad[0]])
+        raise ProblemError(f"{where} is not finite at x = {point} in the domain")
 
 
 def vanishes(expr: sp.Expr, samples: int = 32) -> bool:
