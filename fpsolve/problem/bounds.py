@@ -138,6 +138,14 @@ def upper_bound(points: Array, c: UpperBoundConstants, eps2: float, grid: int = 
         return np.exp(log_best)
 
 
+def candidate_directions(dim: int, candidates: int = 36) -> Array:
+    """Directions tried for an upper bound: ``candidates`` angles over a half circle in 2-D, else the axes."""
+    if dim == 2:
+        angles = np.pi * np.arange(candidates) / candidates
+        return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return np.eye(dim)
+
+
 def best_direction(
     problem: FokkerPlanckProblem,
     points: Array,
@@ -150,14 +158,8 @@ def best_direction(
 
     Candidates: ``candidates`` angles over a half circle in 2-D, the axes otherwise; Λ = 0 loses.
     """
-    d = problem.dim
-    if d == 2:
-        angles = np.pi * np.arange(candidates) / candidates
-        dirs = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    else:
-        dirs = np.eye(d)
     best, value = None, np.inf
-    for v in dirs:
+    for v in candidate_directions(problem.dim, candidates):
         c = upper_bound_constants(problem, points, v, comm)
         b = float(upper_bound(probe, c, eps2).max())
         if best is None or b < value:
@@ -229,14 +231,8 @@ def best_theory_direction(
     candidates: int = 36,
 ) -> TheoryBoundConstants:
     """The direction whose §1.3(b) bound is smallest at ``probe`` (a half circle in 2-D, the axes else)."""
-    d = problem.dim
-    if d == 2:
-        angles = np.pi * np.arange(candidates) / candidates
-        dirs = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    else:
-        dirs = np.eye(d)
     best, value = None, np.inf
-    for v in dirs:
+    for v in candidate_directions(problem.dim, candidates):
         c = theory_bound_constants(problem, points, v, centre, comm)
         b = float(theory_upper_bound(probe, c, eps2).max())
         if best is None or b < value:
