@@ -169,6 +169,7 @@ class ResultDirectory:
         self.comm.Barrier()
         if self.comm.rank == 0:
             shutil.rmtree(self.path, ignore_errors=True)
+        self.comm.Barrier()  # gone for every rank when this returns
 
 
 def _remove_empty_dirs(root: Path, relative: set[str]) -> None:
