@@ -17,8 +17,6 @@ from typing import Any, Self
 
 import numpy as np
 
-from mpi4py import MPI
-
 from fpsolve.analyses.base import (
     MASS_TOL,
     POSITIVITY_TOL,
@@ -57,9 +55,12 @@ def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
         rho = disc.interpolate(disc.problem.initial, name=name)
     n = disc.V.dofmap.index_map.size_local
     local = rho.x.array[:n]
-    finite = disc.comm.allreduce(bool(np.isfinite(local).all()), op=MPI.LAND)
-    if not finite:
-        raise ProblemError("the initial density is not finite at some node (check [initial])")
+    bad = np.flatnonzero(~np.isfinite(local))
+    coords = disc.V.tabulate_dof_coordinates()[:n, : disc.problem.dim]
+    where = tuple(float(v) for v in coords[bad[0]]) if bad.size else None
+    found = [w for w in disc.comm.allgather(where) if w is not None]
+    if found:
+        raise ProblemError(f"the initial density is not finite at x = {found[0]} (check [initial])")
     lo, hi = disc.minimum(rho), disc.maximum(rho)
     if lo < -1e-12 * max(hi, 0.0):
         raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")

@@ -250,3 +250,26 @@ def test_every_time_step_reads_back_with_pyvista(tmp_path: Path) -> None:
         grid = mesh.combine() if isinstance(mesh, pyvista.MultiBlock) else mesh
         mass = grid.integrate_data().point_data["rho_transient"][0]
         assert abs(mass - 1.0) < 1e-10, (t, mass)
+
+
+@pytest.mark.serial
+def test_a_file_that_is_not_a_mesh_ends_every_rank_at_once(tmp_path: Path) -> None:
+    """Issue 17, reproduction 4: dolfinx reads a mesh on rank 0 while rank 1 waits; a bad file hung rank 1."""
+    bad = tmp_path / "bad.msh"
+    bad.write_text("this is not a mesh\n")
+    case = tmp_path / "case.toml"
+    case.write_text(_case_text(f"[domain]\ntype = 'mesh'\nfile = '{bad}'"))
+    proc = run(["run", str(case), "-o", str(tmp_path / "out")])
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("fpsolve")]
+    assert lines == [lines[0]] and "could not read mesh" in lines[0] and "Abort" not in proc.stderr
+
+
+@pytest.mark.serial
+def test_a_figure_that_fails_is_a_warning_and_the_results_stay(tmp_path: Path) -> None:
+    """Issue 17, reproduction 5: a crash in a figure used to lose summary.json and block --overwrite."""
+    from fpsolve.cases.runner import draw_figures
+
+    (tmp_path / "exit_time_figure.npz").write_bytes(b"not an npz archive")
+    summary = {"case": "broken", "analyses": ["exit_time"], "observables": {}}
+    assert draw_figures(tmp_path, summary) == []
