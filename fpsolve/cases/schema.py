@@ -35,6 +35,7 @@ from fpsolve.problem.fokker_planck import (
     point_mass_density,
 )
 from fpsolve.problem.model import SGDModel, model_from_tables
+from fpsolve.solvers.options import flatten
 from fpsolve.tables import check_keys, integer, number, string, table, vector
 
 MAX_CELLS = 5_000_000
@@ -205,6 +206,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     petsc = solver.get("petsc", {})
     if not isinstance(petsc, dict):
         raise CaseError("solver.petsc must be a table of PETSc options")
+    _check_petsc_values(petsc)
     out = table(data, "output") if "output" in data else {}
     directory = Path(string(out.get("directory", f"out/{name}"), "output.directory"))
     if "\0" in str(directory) or any(len(part) > 255 for part in directory.parts):
@@ -513,3 +515,19 @@ def parse_sweep(data: Mapping[str, Any], path: Path) -> tuple[dict[str, float], 
         except CaseError as exc:
             raise CaseError(f"sweep point {k} ({point}): {exc}") from None
     return points
+
+
+#: PETSc options whose value must be a number (PETSc itself ignores a bad one where it is unused, e.g.
+#: the tolerances of ``preonly``): suffix → (lowest value, whether it must be an integer).
+NUMERIC_OPTIONS = {"rtol": (0.0, False), "atol": (0.0, False), "divtol": (0.0, False), "max_it": (1, True)}
+
+
+def _check_petsc_values(options: Mapping[str, Any]) -> None:
+    """Tolerances and iteration limits in ``[solver.petsc]`` must be numbers in range."""
+    for key, value in flatten(options).items():
+        for suffix, (lowest, whole) in NUMERIC_OPTIONS.items():
+            if key == suffix or key.endswith(f"_{suffix}"):
+                where = f"solver.petsc.{key}"
+                number_ = integer(value, where, int(lowest), 10**9) if whole else number(value, where)
+                if number_ < lowest:
+                    raise CaseError(f"{where} must be at least {lowest}, got {value!r}")

@@ -125,6 +125,10 @@ BAD = {
     "deep_nesting": ("drift = ['" + "(" * 3000 + "x" + ")" * 3000 + "', '-y']", "nested more than"),
     "unary_chain": ("drift = ['" + "-" * 5000 + "x', '-y']", "nested more than"),
     "bad_petsc_value": ("[solver.petsc]\npc_type = 'nonexistent'", "Unable to find requested PC type"),
+    "petsc_tolerance_word": (
+        "[solver.petsc]\nksp_rtol = 'abc'",
+        "solver.petsc.ksp_rtol must be a finite number",
+    ),
 }
 TEMPLATE = """
 [problem]
