@@ -36,7 +36,15 @@ DEMO_CASE = Path(str(files("fpsolve.cases") / "ou_anisotropic_2d.toml"))
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
-        self.exit(2, f"fpsolve: error: {message}\n")
+        self.exit(2, f"fpsolve: error: {message}\n" if _launcher_rank() == 0 else None)
+
+
+def _launcher_rank() -> int:
+    """MPI rank from the launcher (MPI is not imported yet): one message, not one per rank."""
+    for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("case", type=Path)
     run.add_argument("-o", "--output", type=Path, default=None, help="output directory (default: the case's)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier fpsolve result there")
-    run.add_argument("-q", "--quiet", action="store_true", dest="quiet_run", help="as the global --quiet")
     val = sub.add_parser("validate", help="compare the case's FE answers with Monte Carlo paths")
     val.add_argument("case", type=Path)
     val.add_argument(
@@ -68,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the packaged case ou_anisotropic_2d.toml and check it")
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo"), help="output directory")
     demo.add_argument("--overwrite", action="store_true", help="replace an earlier fpsolve result there")
+    for sub_parser in (run, val, info, plot, demo):
+        sub_parser.add_argument(
+            "-q", "--quiet", action="store_true", dest="quiet_run", help="as the global --quiet"
+        )
     return parser
 
 
