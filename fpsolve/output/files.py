@@ -1,8 +1,8 @@
 """Output: a results directory that never clobbers user data, and collective VTK field files.
 
-Fields are written with :class:`dolfinx.io.VTKFile` (``.pvd`` + one ``.pvtu``/``.vtu`` set per time),
-readable by ParaView and by ``pyvista.read``; every rank writes its piece, one ``.pvd`` per field
-whatever the rank count.
+Fields are written with :class:`dolfinx.io.VTKFile` (``.pvd`` + one ``.pvtu``/``.vtu`` set per time):
+ParaView reads every time step, pyvista through ``pyvista.get_reader`` (README, "Reading the
+outputs"); every rank writes its piece, one ``.pvd`` per field whatever the rank count.
 """
 
 from __future__ import annotations
@@ -205,35 +205,6 @@ def _collective(comm: MPI.Comm, action: Any) -> None:
     error = comm.bcast(error, root=0)
     if error:
         raise OutputError(error)
-
-
-class FieldWriter:
-    """Collective writer of one finite-element field over time, as ``<dir>/<name>.pvd``."""
-
-    def __init__(self, directory: Path, function: dolfinx.fem.Function, name: str | None = None) -> None:
-        self.function = function
-        fname = Path(directory) / f"{name or function.name}.pvd"
-        self._file = dolfinx.io.VTKFile(function.function_space.mesh.comm, fname, "w")
-        self.path = fname
-
-    def write(self, t: float = 0.0) -> None:
-        """Append the current values at time ``t``."""
-        self._file.write_function(self.function, t)
-
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
-
-
-def write_fields(directory: Path, functions: Sequence[dolfinx.fem.Function], t: float = 0.0) -> list[Path]:
-    """Write each function once to ``<directory>/<function.name>.pvd``; returns the paths."""
-    paths = []
-    for f in functions:
-        w = FieldWriter(directory, f)
-        w.write(t)
-        w.close()
-        paths.append(w.path)
-    return paths
 
 
 def write_json(path: Path, data: dict[str, Any], comm: MPI.Comm = MPI.COMM_WORLD) -> None:

@@ -9,9 +9,10 @@ import sympy as sp
 
 from mpi4py import MPI
 
+from fpsolve.analyses.base import FieldSeries, Result
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.output.files import MANIFEST, OutputError, ResultDirectory, write_fields
+from fpsolve.output.files import MANIFEST, OutputError, ResultDirectory, write_result
 from fpsolve.problem.domain import Cuboid
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
@@ -94,9 +95,10 @@ def test_fields_are_written_collectively_and_readable(tmp_out: Path) -> None:
     disc = Discretisation(p, build_mesh(p.domain))
     rho = disc.interpolate(1 + x * y)
     out = tmp_out / "res"
+    fields = [FieldSeries("rho", [(0.0, rho)]), FieldSeries("J", [(0.0, disc.current(rho))])]
     with ResultDirectory(out, overwrite=False) as result:
-        paths = write_fields(result.path, [rho, disc.current(rho)])
-    assert [q.name for q in paths] == ["rho.pvd", "J.pvd"]
+        names = write_result(result.path, "toy", Result(fields=fields))
+    assert names == ["rho.pvd", "J.pvd"]
     if MPI.COMM_WORLD.rank == 0:
         import pyvista
 
