@@ -17,6 +17,8 @@ from typing import Any, Self
 
 import numpy as np
 
+from mpi4py import MPI
+
 from fpsolve.analyses.base import (
     MASS_TOL,
     POSITIVITY_TOL,
@@ -54,16 +56,9 @@ def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
     with np.errstate(all="ignore"):
         rho = disc.interpolate(disc.problem.initial, name=name)
     n = disc.V.dofmap.index_map.size_local
-    local = rho.x.array[:n]
-    bad = np.flatnonzero(~np.isfinite(local))
-    coords = disc.V.tabulate_dof_coordinates()[:n, : disc.problem.dim]
-    where = tuple(float(v) for v in coords[bad[0]]) if bad.size else None
-    found = [w for w in disc.comm.allgather(where) if w is not None]
-    if found:
-        raise ProblemError(f"the initial density is not finite at x = {found[0]} (check [initial])")
-    lo, hi = disc.minimum(rho), disc.maximum(rho)
-    if lo < -1e-12 * max(hi, 0.0):
-        raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")
+    check_initial_values(
+        rho.x.array[:n], disc.V.tabulate_dof_coordinates()[:n, : disc.problem.dim], disc.comm
+    )
     mass = disc.mass(rho)
     if not (np.isfinite(mass) and mass > 1e-300):
         raise ProblemError(
@@ -73,6 +68,23 @@ def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
     rho.x.array[:] /= mass
     rho.x.scatter_forward()
     return rho
+
+
+def check_initial_values(values: np.ndarray, coords: np.ndarray, comm: MPI.Comm) -> float:
+    """ρ₀ at this rank's nodes ``coords`` (n, d) must be finite and ≥ 0 everywhere (collective).
+
+    Raises :class:`~fpsolve.errors.ProblemError` naming the first non-finite node; returns max ρ₀.
+    """
+    bad = np.flatnonzero(~np.isfinite(values))
+    where = tuple(float(v) for v in coords[bad[0]]) if bad.size else None
+    found = [w for w in comm.allgather(where) if w is not None]
+    if found:
+        raise ProblemError(f"the initial density is not finite at x = {found[0]} (check [initial])")
+    lo = comm.allreduce(float(values.min(initial=np.inf)), op=MPI.MIN)
+    hi = comm.allreduce(float(values.max(initial=-np.inf)), op=MPI.MAX)
+    if lo < -1e-12 * max(hi, 0.0):
+        raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")
+    return hi
 
 
 def parse_time_stepping(table: Mapping[str, Any], where: str) -> tuple[float, float]:

@@ -16,6 +16,7 @@ import numpy as np
 import dolfinx
 from mpi4py import MPI
 
+from fpsolve.analyses.transient import check_initial_values
 from fpsolve.cases.schema import Case
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import check_coefficients
@@ -77,16 +78,7 @@ def check_initial_density(problem: Any, nodes: np.ndarray, comm: MPI.Comm) -> No
     """ρ₀ finite and ≥ 0 at the nodes, and not 0 at all of them (collective; the runs check its mass)."""
     with np.errstate(all="ignore"):
         values = problem.numpy("initial")(nodes) if nodes.size else np.zeros(0)
-    bad = np.flatnonzero(~np.isfinite(values))
-    where = tuple(float(v) for v in nodes[:, bad[0]]) if bad.size else None
-    found = [w for w in comm.allgather(where) if w is not None]
-    if found:
-        raise ProblemError(f"the initial density is not finite at x = {found[0]} (check [initial])")
-    lo = comm.allreduce(float(values.min(initial=np.inf)), op=MPI.MIN)
-    hi = comm.allreduce(float(values.max(initial=-np.inf)), op=MPI.MAX)
-    if lo < -1e-12 * max(hi, 0.0):
-        raise ProblemError(f"the initial density is negative somewhere (min {lo:.3e}, max {hi:.3e})")
-    if not hi > 0:
+    if not check_initial_values(values, nodes.T, comm) > 0:
         raise ProblemError(
             "the initial density is 0 at every node: it lies outside the domain or is too narrow"
         )

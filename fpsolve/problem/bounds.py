@@ -158,14 +158,13 @@ def best_direction(
 
     Candidates: ``candidates`` angles over a half circle in 2-D, the axes otherwise; Λ = 0 loses.
     """
-    best, value = None, np.inf
-    for v in candidate_directions(problem.dim, candidates):
-        c = upper_bound_constants(problem, points, v, comm)
-        b = float(upper_bound(probe, c, eps2).max())
-        if best is None or b < value:
-            best, value = c, b
-    assert best is not None
-    return best
+    return min(
+        (
+            upper_bound_constants(problem, points, v, comm)
+            for v in candidate_directions(problem.dim, candidates)
+        ),
+        key=lambda c: float(upper_bound(probe, c, eps2).max()),
+    )
 
 
 @dataclass(frozen=True)
@@ -231,14 +230,11 @@ def best_theory_direction(
     candidates: int = 36,
 ) -> TheoryBoundConstants:
     """The direction whose §1.3(b) bound is smallest at ``probe`` (a half circle in 2-D, the axes else)."""
-    best, value = None, np.inf
-    for v in candidate_directions(problem.dim, candidates):
-        c = theory_bound_constants(problem, points, v, centre, comm)
-        b = float(theory_upper_bound(probe, c, eps2).max())
-        if best is None or b < value:
-            best, value = c, b
-    assert best is not None
-    return best
+    directions = candidate_directions(problem.dim, candidates)
+    return min(
+        (theory_bound_constants(problem, points, v, centre, comm) for v in directions),
+        key=lambda c: float(theory_upper_bound(probe, c, eps2).max()),
+    )
 
 
 __all__ = [
