@@ -42,6 +42,7 @@ def solve_limited(
     max_iterations: int,
     blend: float = 0.3,
     transpose: bool = False,
+    linear: bool = False,
 ) -> tuple[int, list[float]]:
     r"""Solve ``B u = b (+ g(u) for AFC)`` in place; ``fixed_rows`` (global) keep ``u = b`` there.
 
@@ -52,6 +53,9 @@ def solve_limited(
     γ = 0.01 stalls at a change of 2e-7); ω = 1 (Galerkin) diverges where the limiter is strongly
     active. ω = 0.3 converged on every problem of the test suite (measured in docs/numerics.md).
 
+    ``linear=True`` solves ``B u = b`` alone even for a limited scheme (``B`` is then a linear matrix of
+    the caller's, e.g. the fitted ``A_E``).
+
     ``transpose=True`` solves the backward (generator) problem with ``B`` built from the transposed
     operator: the same limited fluxes :math:`d_{ij}(u_i - u_j)` apply because D is symmetric.
 
@@ -61,7 +65,7 @@ def solve_limited(
         Number of fixed-point iterations (1 for a linear scheme) and the history of
         ``max|F(u)|/max|u|``.
     """
-    if not disc.limited:
+    if linear or not disc.limited:
         ksp = make_ksp(B, prefix, options, disc.problem.dim)
         try:
             solve(ksp, b, u, "steady solve")

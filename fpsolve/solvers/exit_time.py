@@ -41,8 +41,19 @@ from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import ProblemError
 from fpsolve.log import get_logger
+from fpsolve.solvers.anchored import (
+    PRECISION_TOL,
+    AnchoredSolver,
+    PrecisionLimitError,
+    anchor_row,
+    precision_indicator,
+    rate_scale,
+)
 from fpsolve.solvers.boundary_value import solve_limited
 from fpsolve.solvers.options import Options
+
+#: Accepted excursion of a solution below 0 (relative to its maximum) or of a committor above 1.
+RANGE_TOL = 1e-9
 
 
 class ExitTimeSolver:
@@ -92,6 +103,9 @@ class ExitTimeSolver:
         self.disc, self.options, self.prefix = disc, petsc_options, prefix
         self.rtol, self.max_iterations = rtol, max_iterations
         self.iterations = 0
+        self._fitted = True  # "eafe": the fitted matrix A_E is tried before the limiter
+        self._fitted_generator: PETSc.Mat | None = None
+        self._anchored: AnchoredSolver | None = None
         for part in disc.boundary_classes():
             if part.characteristic and part.name in disc.problem.absorbing:
                 shares = ", ".join(f"{k} {v:.0%}" for k, v in part.fractions.items() if v > 0)
@@ -159,22 +173,112 @@ class ExitTimeSolver:
     # -- helpers -------------------------------------------------------------------------------
 
     def _backward(self, b: PETSc.Vec, ones: np.ndarray, name: str) -> dolfinx.fem.Function:
-        r"""Solve :math:`B^T u = b`; u = 1 on the global rows ``ones``, 0 on the other Dirichlet rows."""
+        r"""Solve :math:`B^T u = b`; u = 1 on the global rows ``ones``, 0 on the other Dirichlet rows.
+
+        Linear schemes (and ``"eafe"``, whose fitted matrix is tried first) use the anchored form of
+        :mod:`fpsolve.solvers.anchored`, exact in any precision the direct solve keeps; a limited
+        scheme solves directly and must pass the precision check on T.
+        """
         disc = self.disc
-        rows = np.union1d(disc.bc_rows, ones).astype(PETSc.IntType)
         u = disc.function(name)
         x = u.x.petsc_vec
+        anchored = self._anchored_solver()
+        if anchored is not None:
+            g = x.duplicate()
+            g.set(0.0)
+            g.array[ones - g.getOwnershipRange()[0]] = 1.0
+            anchored.solve(b, g, x, f"{name} solve")
+            g.destroy()
+            self.iterations = 1
+            if not self._fitted or disc.scheme != "eafe" or self._positive(x, name):
+                u.x.scatter_forward()
+                return u
+            get_logger().warning(
+                "%s: the exponentially fitted matrix is no M-matrix here and its solution leaves the "
+                "admissible range (min %.3g): solving with the limiter instead",
+                name,
+                x.min()[1],
+            )
+            self._fitted = False
+            anchored.destroy()
+            self._anchored = None
+        self._direct(b, ones, x, disc.generator())
+        u.x.scatter_forward()
+        if name == "T":
+            self._check_precision(x)
+        return u
+
+    def _direct(
+        self, b: PETSc.Vec, ones: np.ndarray, x: PETSc.Vec, B: PETSc.Mat, transpose: bool = True
+    ) -> None:
+        """``x`` ← direct (limited where the scheme is) solve of ``B x = b`` with the Dirichlet rows."""
+        disc = self.disc
+        rows = np.union1d(disc.bc_rows, ones).astype(PETSc.IntType)
         lo = x.getOwnershipRange()[0]
         x.set(0.0)
         x.array[ones - lo] = 1.0
-        B = disc.generator()
-        B.zeroRowsColumns(rows, 1.0, x=x, b=b)  # b_i −= B_ij u_j for the eliminated columns; b = u on rows
+        B = B.copy()
+        rhs = b.copy()
+        B.zeroRowsColumns(rows, 1.0, x=x, b=rhs)  # rhs_i −= B_ij u_j for the eliminated columns
         self.iterations, _ = solve_limited(
-            disc, B, b, rows, x, self.prefix, self.options, self.rtol, self.max_iterations, transpose=True
+            disc,
+            B,
+            rhs,
+            rows,
+            x,
+            self.prefix,
+            self.options,
+            self.rtol,
+            self.max_iterations,
+            transpose=transpose,
+            linear=self._linear_generator() is not None,
         )
-        u.x.scatter_forward()
         B.destroy()
-        return u
+        rhs.destroy()
+
+    def _linear_generator(self) -> PETSc.Mat | None:
+        """The linear backward matrix: ``A_E``ᵀ for ``"eafe"`` (until it fails), else a linear scheme's."""
+        disc = self.disc
+        if disc.scheme == "eafe" and self._fitted:
+            if self._fitted_generator is None:
+                self._fitted_generator = disc.method.A.transpose(PETSc.Mat())
+            return self._fitted_generator
+        return None if disc.limited else disc.generator()
+
+    def _anchored_solver(self) -> AnchoredSolver | None:
+        """The :class:`AnchoredSolver` of a linear backward matrix, anchored where a direct T is largest."""
+        B = self._linear_generator()
+        if B is None:
+            return None
+        if self._anchored is None:
+            disc = self.disc
+            occupation = disc.lumped.duplicate()
+            forward = disc.method.A if disc.scheme == "eafe" else disc.operator()
+            self._direct(disc.lumped, np.zeros(0, dtype=PETSc.IntType), occupation, forward, transpose=False)
+            anchor = anchor_row(occupation, disc.bc_rows)
+            occupation.destroy()
+            self._anchored = AnchoredSolver(
+                B, disc.bc_rows, anchor, disc.lumped, self.prefix, self.options, disc.problem.dim
+            )
+        return self._anchored
+
+    def _positive(self, x: PETSc.Vec, name: str) -> bool:
+        """Whether ``x`` lies in its admissible range: [0, ∞) for moments, [0, 1] for committors."""
+        top = x.norm(PETSc.NormType.INFINITY)
+        low, high = x.min()[1], x.max()[1]
+        tol = RANGE_TOL * max(top, 1e-300)
+        return low >= -tol and (name != "committor" or high <= 1.0 + RANGE_TOL)
+
+    def _check_precision(self, T: PETSc.Vec) -> None:
+        """A direct solve of T must pass the round-off indicator of :mod:`fpsolve.solvers.anchored`."""
+        indicator = precision_indicator(T, rate_scale(self.disc.generator(), self.disc.lumped))
+        if indicator > PRECISION_TOL:
+            raise PrecisionLimitError(
+                f"mean exit time {T.norm(PETSc.NormType.INFINITY):.3g}: beyond what a direct solve of the "
+                f"limited scheme {self.disc.scheme!r} resolves in double precision (round-off indicator "
+                f'{indicator:.2g} > {PRECISION_TOL:g}); use scheme = "eafe", whose linear matrix is solved '
+                "in the anchored form"
+            )
 
 
 __all__ = ["ExitTimeSolver"]
