@@ -13,7 +13,9 @@ non-zero current (A and Q do not commute); transient moments follow the OU ODEs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ from fpsolve.discretisation.functionals import error_L2
 from fpsolve.discretisation.mesh import TaggedMesh, build_mesh, exterior_facets
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.symbolic import to_ufl
-from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.domain import Cuboid, MeshFile
 from fpsolve.problem.exact import (
     mfpt_1d,
     ou_stationary_covariance,
@@ -56,6 +58,10 @@ __all__ = [
     "ou_errors",
     "ou_problem",
     "phase_space",
+    "rotated_box",
+    "rotated_double_well",
+    "rotated_double_well_exit_time",
+    "rotated_frame",
     "walls",
 ]
 
@@ -214,3 +220,73 @@ def degenerate_problem(cells: int) -> FokkerPlanckProblem:
     return FokkerPlanckProblem(
         2, Q, 1e-3, Cuboid((-1.0, -1.0), (1.0, 1.0), (cells, cells)), loss=loss, initial=start
     )
+
+
+DELTA = 0.25
+U_A, U_B, WIDTH = -1.8, 0.5, 0.6
+
+
+def rotated_frame(dim: int) -> np.ndarray:
+    """Rotation whose rows are e₁, e₂(, e₃): 0.5 rad in 2-D; about the axis (1, 2, 3) by 0.7 rad in 3-D."""
+    if dim == 2:
+        c, s = math.cos(0.5), math.sin(0.5)
+        return np.array([[c, s], [-s, c]])
+    k = np.array([1.0, 2.0, 3.0]) / math.sqrt(14.0)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return (np.eye(3) + math.sin(0.7) * K + (1 - math.cos(0.7)) * K @ K).T
+
+
+def rotated_box(dim: int, h: float, path: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> None:
+    """Write the gmsh mesh of the rotated box, groups ``exit`` (u = U_B) and ``wall`` (rank 0 writes)."""
+    if comm.rank == 0:
+        _write_rotated_box(dim, h, path)
+    comm.barrier()
+
+
+def _write_rotated_box(dim: int, h: float, path: Path) -> None:
+    import gmsh
+
+    R = rotated_frame(dim)
+    gmsh.initialize()
+    gmsh.option.setNumber("General.Terminal", 0)
+    occ = gmsh.model.occ
+    if dim == 2:
+        tag = occ.addRectangle(U_A, -WIDTH, 0, U_B - U_A, 2 * WIDTH)
+    else:
+        tag = occ.addBox(U_A, -WIDTH, -WIDTH, U_B - U_A, 2 * WIDTH, 2 * WIDTH)
+    M = np.eye(4)
+    M[:dim, :dim] = R.T  # x = Rᵀ (u, v)
+    occ.affineTransform([(dim, tag)], list(M[:3].ravel()))
+    occ.synchronize()
+    faces = gmsh.model.getBoundary([(dim, tag)], oriented=False)
+    exit_ = [f[1] for f in faces if R[0] @ np.array(occ.getCenterOfMass(*f))[:dim] > U_B - 1e-9]
+    gmsh.model.addPhysicalGroup(dim, [tag], 1, name="domain")
+    gmsh.model.addPhysicalGroup(dim - 1, exit_, 1, name="exit")
+    gmsh.model.addPhysicalGroup(dim - 1, [f[1] for f in faces if f[1] not in exit_], 2, name="wall")
+    gmsh.option.setNumber("Mesh.CharacteristicLengthMax", h)
+    gmsh.model.mesh.generate(dim)
+    gmsh.write(str(path))
+    gmsh.finalize()
+
+
+def rotated_double_well(dim: int, ratio: float, q_perp: float, mesh: Path) -> FokkerPlanckProblem:
+    r"""Exact small-noise suite (bench/small_noise.py): a double well separable in a rotated frame.
+
+    With :math:`u = e_1\cdot x`, :math:`v_k = e_{k+1}\cdot x` (:func:`rotated_frame`),
+    :math:`L = \Delta(u^2-1)^2 + \sum_k v_k^2` and :math:`Q = e_1e_1^T + q_\perp\sum_k e_{k+1}e_{k+1}^T`
+    (q⊥ = 0: rank 1) on :func:`rotated_box`, absorbing at u = 0.5: u is autonomous and T(x) = T(u) is
+    :func:`rotated_double_well_exit_time`. ΔL/ε² = ``ratio`` (Δ = 1/4).
+    """
+    R = rotated_frame(dim)
+    xs = sp.Matrix(coordinates(dim))
+    u, *vs = (sp.Matrix(R) * xs)[:]
+    loss = DELTA * (u**2 - 1) ** 2 + sum(v**2 for v in vs)
+    Q = np.outer(R[0], R[0]) + q_perp * sum(np.outer(r, r) for r in R[1:])
+    return FokkerPlanckProblem(
+        dim, sp.Matrix(Q), DELTA / ratio, MeshFile(mesh, dim), loss=loss, absorbing=("exit",)
+    )
+
+
+def rotated_double_well_exit_time(ratio: float) -> float:
+    """Exact T at the minimum u = −1 of :func:`rotated_double_well` (reflecting at U_A, absorbing at U_B)."""
+    return float(mfpt_1d(lambda s: -4 * DELTA * s * (s**2 - 1), DELTA / ratio, U_A, U_B, -1.0))

@@ -125,6 +125,12 @@ class AnchoredSolver:
         #: :math:`\sum_{j\ne a}|B_{aj}|q_j`: the anchor's escape rate to D per unit mass
         self.escape = -self._at_anchor(Bq)
         Bq.destroy()
+        if np.isfinite(self.escape) and self.escape < 0:
+            raise PrecisionLimitError(
+                f"the escape probability from the well's centre came out negative ({self.escape:.3g}): the "
+                "backward matrix is no M-matrix on this mesh (an anisotropic K or obtuse 3-D cells) and the "
+                "barrier is too high for its undershoots; refine the mesh"
+            )
         if not (np.isfinite(self.escape) and self.escape > 0):
             raise PrecisionLimitError(
                 "the probability of reaching the absorbing boundary before returning to the well's centre "

@@ -17,6 +17,10 @@ right-hand sides use the lumped mass :math:`m_i = \int\phi_i` (:math:`b_i = m_i`
 Dirichlet rows sit only on the absorbing facets the process can reach (Fichera,
 :mod:`fpsolve.discretisation.fichera`).
 
+Linear schemes are solved in the anchored form of :mod:`fpsolve.solvers.anchored`, which resolves T
+up to ΔL/ε² of several hundred; ``"eafe"`` uses its fitted matrix linearly and turns to the limiter only
+if the solution leaves its range (T < 0, a committor outside [0, 1]).
+
 Use ``scheme="eafe"`` for small ε: its transpose is an M-matrix (T ≥ 0, 0 ≤ u ≤ 1) and it resolves
 the :math:`e^{L/\varepsilon^2}` growth of T (1-D double well, ε² = 0.02, 64 cells: relative error
 2.0e-3 at the minimum; Galerkin and AFC: 0.30, since the limiter is inactive on a monotone T).
@@ -273,11 +277,15 @@ class ExitTimeSolver:
         """A direct solve of T must pass the round-off indicator of :mod:`fpsolve.solvers.anchored`."""
         indicator = precision_indicator(T, rate_scale(self.disc.generator(), self.disc.lumped))
         if indicator > PRECISION_TOL:
+            remedy = (
+                "its fitted matrix left the admissible range on this mesh: refine the mesh"
+                if self.disc.scheme == "eafe"
+                else 'use scheme = "eafe", whose linear matrix is solved in the anchored form'
+            )
             raise PrecisionLimitError(
                 f"mean exit time {T.norm(PETSc.NormType.INFINITY):.3g}: beyond what a direct solve of the "
                 f"limited scheme {self.disc.scheme!r} resolves in double precision (round-off indicator "
-                f'{indicator:.2g} > {PRECISION_TOL:g}); use scheme = "eafe", whose linear matrix is solved '
-                "in the anchored form"
+                f"{indicator:.2g} > {PRECISION_TOL:g}); {remedy}"
             )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,3 +35,42 @@ def test_precision_indicator_scales_with_the_solution() -> None:
     x.setValues([0, 1, 2], [1.0, -4.0, 2.0])
     assert precision_indicator(x, 10.0) == pytest.approx(ROUNDOFF * 40.0)
     assert PRECISION_TOL < 1e-2
+
+
+@pytest.fixture(scope="module")
+def rotated_meshes(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Path]:
+    from mpi4py import MPI
+
+    folder = MPI.COMM_WORLD.bcast(
+        str(tmp_path_factory.mktemp("rotated")) if MPI.COMM_WORLD.rank == 0 else None
+    )
+    meshes = {h: Path(folder) / f"box_{h}.msh" for h in (0.02, 0.01)}
+    for h, path in meshes.items():
+        testing.rotated_box(2, h, path)
+    return meshes
+
+
+# Rotated double well (testing.rotated_double_well), ΔL/ε² = 20, Q aligned with a frame at 0.5 rad to
+# the axes, unstructured mesh. Measured relative errors of T at the minimum (bench/small_noise.py):
+# eigenvalue ratio 4: −1.58e-1 (h = 0.02), −4.26e-2 (0.01), order 1.89; rank 1: −2.74e-1, −7.92e-2,
+# order 1.79. Before the anchored form the same eafe matrix stalled in the limiter (ΔL/ε² = 20).
+@pytest.mark.parametrize(("q_perp", "measured"), [(0.25, (0.158, 0.0426)), (0.0, (0.274, 0.0792))])
+def test_rotated_well_converges_with_anisotropic_and_rank_one_noise(
+    rotated_meshes: dict[float, Path], q_perp: float, measured: tuple[float, float]
+) -> None:
+    from fpsolve.discretisation.mesh import build_mesh
+    from fpsolve.discretisation.operators import Discretisation
+    from fpsolve.discretisation.points import point_values
+    from fpsolve.solvers.exit_time import ExitTimeSolver
+
+    exact = testing.rotated_double_well_exit_time(20)
+    errors = []
+    for path in rotated_meshes.values():
+        p = testing.rotated_double_well(2, 20, q_perp, path)
+        disc = Discretisation(p, build_mesh(p.domain), scheme="eafe")
+        T = ExitTimeSolver(disc).solve()
+        assert disc.minimum(T) >= 0.0
+        fe = float(point_values(T, -testing.rotated_frame(2)[:1])[0])
+        errors.append(abs(fe / exact - 1))
+    assert errors[0] < 1.2 * measured[0] and errors[1] < 1.2 * measured[1], errors
+    assert np.log2(errors[0] / errors[1]) > 1.6, errors
