@@ -26,8 +26,8 @@ exact arithmetic) into three well-conditioned solves with Dirichlet rows :math:`
 probability of reaching D before a (:math:`e^{-\Delta V/\varepsilon^2}`-small next to a, computed
 with small *relative* error because the killing at a dominates the round-off), h = 1 − q. No
 quantity of size :math:`e^{\Delta V/\varepsilon^2}` ever meets a cancellation. Where a further well
-traps the process before it reaches a or D, w is large again: the indicator of w says so, and
-:class:`PrecisionLimitError` names the limit.
+traps the process before it reaches a or D, the time to reach a or D (w for f = m) is large again:
+its indicator, checked once per anchor, says so, and :class:`PrecisionLimitError` names the limit.
 """
 
 from __future__ import annotations
@@ -118,6 +118,19 @@ class AnchoredSolver:
         self.Bd = B.copy()
         self.Bd.zeroRowsColumns(self.rows, 1.0)
         self.ksp = make_ksp(self.Bd, prefix, options, dim)
+        zero = B.createVecLeft()
+        zero.set(0.0)
+        trap = self._solve(lumped, zero, 0.0, "anchored solve (time to reach the anchor)")
+        indicator = precision_indicator(trap, self.scale)
+        top = trap.norm(PETSc.NormType.INFINITY)
+        zero.destroy()
+        trap.destroy()
+        if indicator > PRECISION_TOL:
+            raise PrecisionLimitError(
+                "a second metastable well traps the process before it reaches the anchor or the absorbing "
+                f"boundary: that time reaches {top:.3g}, where round-off of the generator matters "
+                f"(indicator {indicator:.2g} > {PRECISION_TOL:g})"
+            )
         self.h = self._solve_homogeneous(boundary=0.0, at_anchor=1.0, what="anchored solve (h)")
         self.q = self._solve_homogeneous(boundary=1.0, at_anchor=0.0, what="anchored solve (q)")
         Bq = self.q.duplicate()
@@ -141,15 +154,6 @@ class AnchoredSolver:
     def solve(self, f: PETSc.Vec, g: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
         r"""``x`` ← solution of :math:`Bx = f`, x = ``g`` on D (``g`` read on D only)."""
         w = self._solve(f, g, 0.0, what)
-        indicator = precision_indicator(w, self.scale)
-        if indicator > PRECISION_TOL:
-            top = self._max(w)
-            w.destroy()
-            raise PrecisionLimitError(
-                f"{what}: a second metastable well traps the process before it returns to the anchor: the "
-                f"reduced solution reaches {top:.3g}, where round-off of the generator matters "
-                f"(indicator {indicator:.2g} > {PRECISION_TOL:g})"
-            )
         Bw = w.duplicate()
         self.B.mult(w, Bw)
         x_a = (self._at_anchor(f) - self._at_anchor(Bw)) / self.escape
@@ -200,9 +204,6 @@ class AnchoredSolver:
         lo, hi = v.getOwnershipRange()
         local = float(v.array[self.anchor - lo]) if lo <= self.anchor < hi else 0.0
         return float(self.comm.allreduce(local, op=MPI.SUM))
-
-    def _max(self, v: PETSc.Vec) -> float:
-        return float(v.norm(PETSc.NormType.INFINITY))
 
 
 __all__ = [

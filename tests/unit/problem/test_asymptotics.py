@@ -1,0 +1,77 @@
+"""Eyring–Kramers reference times against exact double integrals (fpsolve/problem/asymptotics.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from fpsolve import testing
+from fpsolve.errors import ProblemError
+from fpsolve.problem.asymptotics import eyring_kramers
+from fpsolve.problem.domain import Cuboid
+from fpsolve.problem.exact import mfpt_1d
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
+
+
+def double_well(eps2: float) -> FokkerPlanckProblem:
+    (x,) = coordinates(1)
+    return FokkerPlanckProblem(
+        1, sp.Matrix([[1]]), eps2, Cuboid((-3.0,), (3.0,), (8,)), loss=(x**2 - 1) ** 2 / 4
+    )
+
+
+# exact/EK for L = (x²−1)²/4 from −1 into the other minimum (absorbing at +1), reflecting at −3:
+# 1.1066 (ε² = 0.05: 729.67 against π√2 e⁵ = 659.38), 1.0434 (0.025), 1.0200 (0.0125): 1 + c ε² with
+# c = 2.1, 1.7, 1.6 → the O(ε²) correction. Absorbing on the separatrix x = 0 halves it:
+# 0.549, 0.522, 0.510.
+@pytest.mark.parametrize(
+    ("eps2", "ratio", "half"), [(0.05, 1.1066, 0.5489), (0.025, 1.0434, 0.5217), (0.0125, 1.0200, 0.5100)]
+)
+def test_one_dimensional_double_well(eps2: float, ratio: float, half: float) -> None:
+    ek = eyring_kramers(double_well(eps2), [-1.0], [0.0])
+    assert ek.prefactor == pytest.approx(math.pi * math.sqrt(2), rel=1e-12)
+    assert ek.barrier == pytest.approx(0.25, rel=1e-12)
+    into_basin = float(mfpt_1d(lambda y: -(y**3 - y), eps2, -3.0, 1.0, -1.0))
+    to_separatrix = float(mfpt_1d(lambda y: -(y**3 - y), eps2, -3.0, 0.0, -1.0))
+    assert into_basin / ek.time == pytest.approx(ratio, abs=2e-4)
+    assert to_separatrix / ek.time == pytest.approx(half, abs=2e-4)
+
+
+def rotated(q_perp: float, ratio: float) -> FokkerPlanckProblem:
+    R = testing.rotated_frame(2)
+    u, v = (sp.Matrix(R) * sp.Matrix(coordinates(2)))[:]
+    Q = np.outer(R[0], R[0]) + q_perp * np.outer(R[1], R[1])
+    box = Cuboid((-2.0, -2.0), (2.0, 2.0), (4, 4))
+    return FokkerPlanckProblem(2, sp.Matrix(Q), 0.25 / ratio, box, loss=0.25 * (u**2 - 1) ** 2 + v**2)
+
+
+# Rotated anisotropic well of bench/small_noise.py (absorbing at u = 0.5, past the saddle): exact/EK =
+# 1.0412, 1.0200, 1.0097 at ΔL/ε² = 10, 20, 40 — the prefactor 2π/|λ⁻|·sqrt(|det H_V(s)|/det H_V(m)) with
+# V = Q⁻¹-weighted loss (here 4.4429 = π√2) and its O(ε²) correction.
+@pytest.mark.parametrize(("ratio", "measured"), [(10, 1.0412), (20, 1.0200), (40, 1.0097)])
+def test_rotated_anisotropic_well(ratio: float, measured: float) -> None:
+    R = testing.rotated_frame(2)
+    ek = eyring_kramers(rotated(0.25, ratio), -R[0], [0.0, 0.0])
+    assert ek.lambda_minus == pytest.approx(-1.0, rel=1e-10)
+    assert testing.rotated_double_well_exit_time(ratio) / ek.time == pytest.approx(measured, abs=2e-4)
+
+
+def test_not_reversible_or_not_critical_is_refused() -> None:
+    R = testing.rotated_frame(2)
+    with pytest.raises(ProblemError, match="positive definite"):
+        eyring_kramers(rotated(0.0, 20), -R[0], [0.0, 0.0])  # rank-1 Q
+    x, y = coordinates(2)
+    kunin = FokkerPlanckProblem(
+        2,
+        sp.Matrix([[1, 0.5], [0.5, 1]]),
+        0.05,
+        Cuboid((-2.0, -2.0), (2.0, 2.0), (4, 4)),
+        loss=(x**2 - 1) ** 2 / 4 + 2 * y**2,
+    )
+    with pytest.raises(ProblemError, match="not reversible"):
+        eyring_kramers(kunin, [-1.0, 0.0], [0.0, 0.0])
+    with pytest.raises(ProblemError, match="index-1 saddle"):
+        eyring_kramers(rotated(0.25, 20), -R[0], -R[0])
