@@ -52,12 +52,18 @@ class PrecisionLimitError(SolverDivergedError):
 
 
 def rate_scale(B: PETSc.Mat, lumped: PETSc.Vec) -> float:
-    r""":math:`\max_i B_{ii}/m_i`: the fastest jump rate of the discrete generator (collective)."""
+    r""":math:`\max_i B_{ii}/m_i`: the fastest jump rate of the discrete generator (collective).
+
+    Rows whose lumped mass is below 1e-6 of the largest are left out: P2 vertex functions integrate to
+    zero on simplices, up to round-off, and carry no time of their own.
+    """
+    comm = B.getComm().tompi4py()
     d = B.getDiagonal()
     m = lumped.array
-    local = float(np.max(np.abs(d.array) / np.where(m > 0, m, np.inf), initial=0.0))
+    floor = 1e-6 * comm.allreduce(float(np.max(m, initial=0.0)), op=MPI.MAX)
+    local = float(np.max(np.abs(d.array) / np.where(m > floor, m, np.inf), initial=0.0))
     d.destroy()
-    return float(B.getComm().tompi4py().allreduce(local, op=MPI.MAX))
+    return float(comm.allreduce(local, op=MPI.MAX))
 
 
 def precision_indicator(x: PETSc.Vec, scale: float) -> float:
