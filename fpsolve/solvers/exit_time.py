@@ -108,7 +108,6 @@ class ExitTimeSolver:
         self.rtol, self.max_iterations = rtol, max_iterations
         self.iterations = 0
         self._fitted = True  # "eafe": the fitted matrix A_E is tried before the limiter
-        self._fitted_generator: PETSc.Mat | None = None
         self._anchored: AnchoredSolver | None = None
         for part in disc.boundary_classes():
             if part.characteristic and part.name in disc.problem.absorbing:
@@ -205,17 +204,20 @@ class ExitTimeSolver:
             )
             self._fitted = False
             anchored.destroy()
+            anchored.B.destroy()  # the transpose built for it in _anchored_solver
             self._anchored = None
-        self._direct(b, ones, x, disc.generator())
+        B = disc.generator()
+        self._direct(b, ones, x, B, linear=False)
         u.x.scatter_forward()
         if name == "T":
-            self._check_precision(x)
+            self._check_precision(x, B)
+        B.destroy()
         return u
 
     def _direct(
-        self, b: PETSc.Vec, ones: np.ndarray, x: PETSc.Vec, B: PETSc.Mat, transpose: bool = True
+        self, b: PETSc.Vec, ones: np.ndarray, x: PETSc.Vec, B: PETSc.Mat, linear: bool, transpose: bool = True
     ) -> None:
-        """``x`` ← direct (limited where the scheme is) solve of ``B x = b`` with the Dirichlet rows."""
+        """``x`` ← direct solve of ``B x = b`` with the Dirichlet rows (limited unless ``linear``)."""
         disc = self.disc
         rows = np.union1d(disc.bc_rows, ones).astype(PETSc.IntType)
         lo = x.getOwnershipRange()[0]
@@ -235,34 +237,38 @@ class ExitTimeSolver:
             self.rtol,
             self.max_iterations,
             transpose=transpose,
-            linear=self._linear_generator() is not None,
+            linear=linear,
         )
         B.destroy()
         rhs.destroy()
 
-    def _linear_generator(self) -> PETSc.Mat | None:
-        """The linear backward matrix: ``A_E``ᵀ for ``"eafe"`` (until it fails), else a linear scheme's."""
+    def _linear_forward(self) -> PETSc.Mat | None:
+        """The linear forward matrix: ``A_E`` for ``"eafe"`` (until it fails), a linear scheme's, or None."""
         disc = self.disc
         if disc.scheme == "eafe" and self._fitted:
-            if self._fitted_generator is None:
-                self._fitted_generator = disc.method.A.transpose(PETSc.Mat())
-            return self._fitted_generator
-        return None if disc.limited else disc.generator()
+            return disc.method.A
+        return None if disc.limited else disc.operator()
 
     def _anchored_solver(self) -> AnchoredSolver | None:
-        """The :class:`AnchoredSolver` of a linear backward matrix, anchored where a direct T is largest."""
-        B = self._linear_generator()
-        if B is None:
+        """The :class:`AnchoredSolver` of the linear matrix, anchored where the occupation density peaks."""
+        forward = self._linear_forward()
+        if forward is None:
             return None
         if self._anchored is None:
             disc = self.disc
             occupation = disc.lumped.duplicate()
-            forward = disc.method.A if disc.scheme == "eafe" else disc.operator()
-            self._direct(disc.lumped, np.zeros(0, dtype=PETSc.IntType), occupation, forward, transpose=False)
+            no_ones = np.zeros(0, dtype=PETSc.IntType)
+            self._direct(disc.lumped, no_ones, occupation, forward, linear=True, transpose=False)
             anchor = anchor_row(occupation, disc.bc_rows)
             occupation.destroy()
             self._anchored = AnchoredSolver(
-                B, disc.bc_rows, anchor, disc.lumped, self.prefix, self.options, disc.problem.dim
+                forward.transpose(PETSc.Mat()),
+                disc.bc_rows,
+                anchor,
+                disc.lumped,
+                self.prefix,
+                self.options,
+                disc.problem.dim,
             )
         return self._anchored
 
@@ -273,9 +279,9 @@ class ExitTimeSolver:
         tol = RANGE_TOL * max(top, 1e-300)
         return low >= -tol and (name != "committor" or high <= 1.0 + RANGE_TOL)
 
-    def _check_precision(self, T: PETSc.Vec) -> None:
-        """A direct solve of T must pass the round-off indicator of :mod:`fpsolve.solvers.anchored`."""
-        indicator = precision_indicator(T, rate_scale(self.disc.generator(), self.disc.lumped))
+    def _check_precision(self, T: PETSc.Vec, B: PETSc.Mat) -> None:
+        """A direct T (generator ``B``) must pass the round-off indicator of :mod:`.anchored`."""
+        indicator = precision_indicator(T, rate_scale(B, self.disc.lumped))
         if indicator > PRECISION_TOL:
             remedy = (
                 "its fitted matrix left the admissible range on this mesh: refine the mesh"
