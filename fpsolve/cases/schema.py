@@ -329,7 +329,8 @@ def _domain(table: dict[str, Any], path: Path) -> Domain:
     if kind in ("interval", "rectangle", "box"):
         d = {"interval": 1, "rectangle": 2, "box": 3}[kind]
         cells = tuple(
-            integer(c, f"domain.cells[{i}]", 1, MAX_CELLS) for i, c in enumerate(_list(table, "cells", d))
+            integer(c, f"domain.cells[{i}]", 1, MAX_CELLS)
+            for i, c in enumerate(_cells(table.get("cells"), d))
         )
         if math.prod(cells) * math.factorial(d) > MAX_CELLS:
             raise CaseError(f"domain.cells {list(cells)} gives more than {MAX_CELLS} cells")
@@ -364,10 +365,12 @@ def _domain(table: dict[str, Any], path: Path) -> Domain:
     return MeshFile(file, integer(table.get("dim", 2), "domain.dim", 1, 3))
 
 
-def _list(table: dict[str, Any], key: str, n: int) -> list[Any]:
-    value = table.get(key)
+def _cells(value: Any, n: int) -> list[Any]:
+    """``domain.cells``: a list of ``n`` counts, or one integer for every direction (a ``[sweep]`` value)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value] * n
     if not isinstance(value, list) or len(value) != n:
-        raise CaseError(f"domain.{key} must be a list of {n} values, got {value!r}")
+        raise CaseError(f"domain.cells must be a list of {n} integers or one integer, got {value!r}")
     return value
 
 

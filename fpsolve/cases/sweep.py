@@ -5,7 +5,9 @@ Run k (``<out>/run<k>/``, a full ``fpsolve run`` output) uses the k-th value of 
 each run's summary, every run's checks (names prefixed with the run's values) and the fits that the
 analyses make across runs (:meth:`fpsolve.analyses.base.Analysis.sweep_fit`; e.g. the Arrhenius slope
 of exit times against :math:`1/\varepsilon^2`, the breakdown time of mass concentration against
-:math:`\log(1/\varepsilon)`), with their figures.
+:math:`\log(1/\varepsilon)`), with their figures. A sweep over ``domain.cells`` or ``domain.h`` also
+records ``convergence``: each check's error against the mesh size h and its observed orders
+(:mod:`fpsolve.cases.convergence`), drawn in ``figures/convergence.png``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+import dolfinx
 from mpi4py import MPI
 
 import fpsolve
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import log_checks
+from fpsolve.cases.convergence import convergence, mesh_size, varies_mesh
 from fpsolve.cases.runner import discretise_case, run_into
 from fpsolve.cases.schema import Case, parse_case, sweep_override
+from fpsolve.discretisation.functionals import integral
+from fpsolve.discretisation.operators import Discretisation
 from fpsolve.log import get_logger, report
+from fpsolve.output.convergence_figure import convergence_figure
 from fpsolve.output.files import ResultDirectory, write_json
 
 __all__ = ["run_sweep", "sweep_figures", "sweep_fits"]
@@ -29,6 +36,14 @@ __all__ = ["run_sweep", "sweep_figures", "sweep_fits"]
 
 def _label(point: dict[str, float]) -> str:
     return ", ".join(f"{name}={value:g}" for name, value in point.items())
+
+
+def _mesh_size(disc: Discretisation) -> float:
+    r"""Mesh size h = (|Ω| / N)^{1/d} of ``disc``'s mesh (:func:`~fpsolve.cases.convergence.mesh_size`)."""
+    msh = disc.msh
+    volume = integral(dolfinx.fem.Constant(msh, 1.0), msh)
+    cells = msh.topology.index_map(msh.topology.dim).size_global
+    return mesh_size(volume, cells, msh.topology.dim)
 
 
 def run_sweep(case: Case, out: Path, overwrite: bool, progress: bool) -> dict[str, Any]:
@@ -54,6 +69,7 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
         "runs": [],
         "checks": [],
     }
+    sizes = []
     for k, point in enumerate(case.sweep):
         log.info(f"sweep run {k + 1}/{len(case.sweep)}: {_label(point)}")
         sub = parse_case(sweep_override(case.raw, point), case.path)
@@ -61,10 +77,15 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
         if comm.rank == 0:
             run_dir.mkdir()
         comm.Barrier()
-        summary = run_into(sub, discretise_case(sub, comm), run_dir, progress)
+        disc = discretise_case(sub, comm)
+        summary = run_into(sub, disc, run_dir, progress)
+        sizes.append(_mesh_size(disc))
         result["runs"].append({"values": point, "directory": f"run{k:02d}", "summary": summary})
         result["checks"] += [dict(c, name=f"[{_label(point)}] {c['name']}") for c in summary["checks"]]
     result["fits"] = sweep_fits(result["runs"], result["analyses"])
+    record = convergence(sizes, [r["summary"] for r in result["runs"]]) if varies_mesh(names) else None
+    if record is not None:
+        result["convergence"] = record
     result["wall_time_s"] = time.perf_counter() - t0
     write_json(out / "summary.json", result, comm)
     if case.figures:
@@ -77,7 +98,22 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
             k: v for k, v in fit.items() if k.startswith("slope") or k in ("barrier", "predicted_slope")
         }
         log.info(f"sweep fit ({kind}): {slopes}")
+    if record is not None:
+        _report_orders(record)
     return result
+
+
+def _report_orders(record: dict[str, Any]) -> None:
+    """One line per check of the convergence record: its observed orders (a result: shown with --quiet)."""
+    h = ", ".join(f"{v:.4g}" for v in record["h"])
+    report(f"convergence over the mesh, h = {record['h_definition']} = {h}:")
+    for name, curve in record["checks"].items():
+        report(
+            f"  {name}: order {curve['order_least_squares']:.3f} (least squares), "
+            f"{curve['order_finest_pair']:.3f} (finest pair)"
+        )
+    for name, why in record["skipped"].items():
+        report(f"  {name}: no order ({why})")
 
 
 def sweep_fits(runs: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
@@ -88,7 +124,7 @@ def sweep_fits(runs: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
 
 
 def sweep_figures(out: Path, result: dict[str, Any], comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]:
-    """The fits' figures (rank 0; a failing figure is a warning)."""
+    """The fits' figures and ``figures/convergence.png`` of a mesh sweep (rank 0; a failing figure warns)."""
     made: list[Path] = []
     if comm.rank == 0:
         for kind, fit in result["fits"].items():
@@ -96,4 +132,10 @@ def sweep_figures(out: Path, result: dict[str, Any], comm: MPI.Comm = MPI.COMM_W
                 made += ANALYSES[kind].sweep_figures(out, fit, result["case"])
             except Exception as exc:  # noqa: BLE001  (a figure never costs a result)
                 get_logger().warning(f"warning: the {kind} sweep figures could not be drawn: {exc}")
+        if "convergence" in result:
+            try:
+                target = out / "figures" / "convergence.png"
+                made.append(convergence_figure(target, result["convergence"], result["case"]))
+            except Exception as exc:  # noqa: BLE001
+                get_logger().warning(f"warning: the convergence figure could not be drawn: {exc}")
     return comm.bcast(made, root=0)

@@ -51,6 +51,9 @@ def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
         (["problem", "eps2"], -0.05, "problem.eps2 must be positive"),
         (["problem", "eps2"], "0.05", "finite number"),
         (["domain", "cells"], [10**4, 10**4], "more than"),
+        (["domain", "cells"], 2000, "more than"),  # one number: 2000 × 2000
+        (["domain", "cells"], [24, 24, 24], "list of 2 integers or one integer"),
+        (["domain", "cells"], True, "list of 2 integers or one integer"),
         (["domain", "type"], "torus", "domain.type must be one of"),
         (["boundary"], {"absorbing": ["left"]}, "absorbing boundary part\\(s\\) \\['left'\\] do not exist"),
         (["analysis"], [{"type": "stationary", "referense": "ou"}], "unknown key 'referense'"),
@@ -63,6 +66,15 @@ def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
 def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(CaseError, match=message):
         parse_case(_mutated(path, value))
+
+
+def test_one_cell_count_is_used_in_every_direction() -> None:
+    assert parse_case(_mutated(["domain", "cells"], 24)).problem.domain.cells == (24, 24)
+    box = {"type": "box", "lo": [0, 0, 0], "hi": [1, 1, 1], "cells": 3}
+    data = _mutated(["domain"], box)
+    del data["initial"], data["validate"]
+    data["problem"].update(drift=["-x", "-y", "-z"], Q=[["1", "0", "0"], ["0", "1", "0"], ["0", "0", "1"]])
+    assert parse_case(data).problem.domain.cells == (3, 3, 3)
 
 
 def test_transient_needs_an_initial_density() -> None:
