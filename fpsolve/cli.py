@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         sub_parser.add_argument(
             "-q", "--quiet", action="store_true", dest="quiet_run", help="as the global --quiet"
         )
+    for sub_parser in (run, val, plot, demo):
+        sub_parser.add_argument(
+            "--format",
+            type=_formats,
+            default=("png",),
+            metavar="FMT[,FMT]",
+            help="figure formats, any of png,pdf,svg (default png; 3-D slices are png only)",
+        )
     return parser
 
 
@@ -217,6 +225,13 @@ def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
 
 
 def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
+    from fpsolve.output.style import figure_formats
+
+    with figure_formats(getattr(args, "format", ("png",))):
+        return _command(args, quiet)
+
+
+def _command(args: argparse.Namespace, quiet: bool) -> int:
     from fpsolve.cases.commands import plot_directory, run_case
     from fpsolve.cases.info import case_info
     from fpsolve.cases.schema import load_case
@@ -236,6 +251,15 @@ def _dispatch(args: argparse.Namespace, quiet: bool, comm: object) -> int:
         return 0 if validate_case(case, args.output, args.overwrite)["passed"] else 1
     summary = run_case(case, args.output, args.overwrite, progress=not quiet)
     return 0 if all(c["passed"] for c in summary["checks"]) else 1
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from fpsolve.output.style import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _shorten(text: str, limit: int = 200) -> str:

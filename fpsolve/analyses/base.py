@@ -118,7 +118,7 @@ class Context:
 
 @dataclass
 class FieldSeries:
-    """A finite-element field at one or more times (written as ``<name>.pvd``)."""
+    """A finite-element field at one or more times (written into ``<kind>.xdmf`` under ``name``)."""
 
     name: str
     frames: list[tuple[float, dolfinx.fem.Function]]
@@ -129,7 +129,7 @@ class Result:
     """What :meth:`Analysis.run` returns; the runner writes it.
 
     ``observables`` are merged into ``summary.json``'s ``observables``, ``checks`` appended to its
-    ``checks``; ``fields`` become ``.pvd`` files, ``table`` rows ``observables.csv``, and
+    ``checks``; ``fields`` the time series ``<kind>.xdmf``, ``table`` rows ``observables.csv``, and
     ``figure_data`` (arrays, on rank 0) ``<kind>_figure.npz`` for :meth:`Analysis.figures`.
     """
 

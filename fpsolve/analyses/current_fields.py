@@ -200,6 +200,23 @@ def level_curve(U: Array, mu: Array, level: float, points: int = 400) -> Array:
     return mu + (np.sqrt(2 * level) * L @ np.vstack([np.cos(t), np.sin(t)])).T
 
 
+def current_scales(
+    disc: Discretisation, rho: dolfinx.fem.Function, J: dolfinx.fem.Function
+) -> dict[str, float]:
+    r"""Nodal maxima :math:`\max|J_h|` and :math:`\max|\beta\rho_h|` (the drift flux).
+
+    Under detailed balance the two parts of :math:`J = \beta\rho - K\nabla\rho` cancel, so a current
+    is judged against the drift flux it is a difference of: figures draw |J| on that scale, where a
+    pure discretisation current (|J_h| a few % of |βρ_h|) shows as nearly nothing.
+    """
+    W = J.function_space
+    drift = dolfinx.fem.Function(W)
+    drift.interpolate(dolfinx.fem.Expression(disc.beta * rho, W.element.interpolation_points))
+    n, bs = W.dofmap.index_map.size_local, W.dofmap.index_map_bs
+    norms = [np.linalg.norm(f.x.array[: n * bs].reshape(n, bs), axis=1) for f in (J, drift)]
+    return {"max_abs_J": _max(norms[0], disc.comm), "max_drift_flux": _max(norms[1], disc.comm)}
+
+
 def _max(values: Array, comm: MPI.Comm) -> float:
     return float(comm.allreduce(values.max(initial=-np.inf), op=MPI.MAX))
 

@@ -9,7 +9,7 @@ reconstructed slab bound of §1.3(a) (:mod:`fpsolve.problem.bounds`) at every no
 Observables: T, sd(τ) (from the second moment), the bounds and the margins lower/T and T/upper at
 the start points, and the
 min/median/max of the margins over the interior nodes. Fields ``T_exit``, ``T_lower_bound``,
-``T_upper_bound`` (``.pvd``) and ``figures/exit_time.png``.
+``T_upper_bound`` (``exit_time.xdmf``) and ``figures/exit_time.png``.
 
 ``fpsolve validate``: T at each start point against the mean of Monte Carlo exit times
 (:func:`fpsolve.sde.montecarlo.exit_times`, Brownian-bridge crossing test) with Δt and Δt/2, accepted iff

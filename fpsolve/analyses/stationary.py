@@ -31,6 +31,7 @@ from fpsolve.analyses.base import (
     reference_key,
     register,
 )
+from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
 from fpsolve.discretisation.functionals import error_L2, moments
 from fpsolve.discretisation.symbolic import to_ufl
@@ -90,14 +91,18 @@ class StationaryAnalysis(Analysis):
             "max": rmax,
             "afc_iterations": res.iterations,
             "pinned_dof": res.pinned_dof,
+            **current_scales(disc, rho, J),
         }
         checks = [check("stationary: mass", disc.mass(rho), 1.0, MASS_TOL)]
+        exact = {}
         if disc.positive:
             checks.append(check("stationary: min rho / max rho", min(rmin, 0.0) / rmax, 0.0, POSITIVITY_TOL))
         if self.reference == "ou":
             checks += self._ou_checks(ctx, rho, J)
+            A, mu, K = linear_drift(problem)
+            exact = {"exact_mean": mu[None], "exact_cov": ou_stationary_covariance(A, K)[None]}
         fields = [FieldSeries("rho_stationary", [(0.0, rho)]), FieldSeries("J_stationary", [(0.0, J)])]
-        return Result({"stationary": observables}, checks, fields)
+        return Result({"stationary": observables}, checks, fields, figure_data=exact)
 
     def _ou_checks(self, ctx: Context, rho: Any, J: Any) -> list[dict[str, Any]]:
         disc, problem = ctx.disc, ctx.problem
@@ -142,4 +147,4 @@ class StationaryAnalysis(Analysis):
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
         """``figures/stationary_density.png``: ρ∞ with streamlines of J∞ (rank 0)."""
-        return density_figure(out, "stationary", f"{title}: stationary")
+        return density_figure(out, "stationary", f"{title}: stationary", summary)

@@ -31,6 +31,7 @@ from fpsolve.analyses.base import (
     reference_key,
     register,
 )
+from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
 from fpsolve.discretisation.functionals import moments
 from fpsolve.discretisation.operators import Discretisation
@@ -152,10 +153,13 @@ class TransientAnalysis(Analysis):
                     checks += self._ou_checks(t, reference, rho, disc, m0, s0)
         for _, f in frames:
             f.name = "rho_transient"
+        currents = [(t, disc.current(f, name="J_transient")) for t, f in frames]
+        scales = [current_scales(disc, f, J) for (_, f), (_, J) in zip(frames, currents, strict=True)]
         hist = solver.history
         masses = np.array([r.mass for r in hist])
         worst = min(r.min / r.max for r in hist)
         observables = {"steps": len(hist), "final_mass": float(masses[-1]), "min_over_run": worst}
+        observables.update({k: max(s[k] for s in scales) for k in scales[0]})
         if not problem.absorbing:
             checks.append(
                 check("transient: max |mass - 1| over all steps", np.abs(masses - 1).max(), 0.0, MASS_TOL)
@@ -164,7 +168,8 @@ class TransientAnalysis(Analysis):
             checks.append(
                 check("transient: min over steps of min rho / max rho", min(worst, 0.0), 0.0, POSITIVITY_TOL)
             )
-        return Result({"transient": observables}, checks, [FieldSeries("rho_transient", frames)], rows)
+        fields = [FieldSeries("rho_transient", frames), FieldSeries("J_transient", currents)]
+        return Result({"transient": observables}, checks, fields, rows)
 
     def _ou_checks(
         self, t: float, reference: tuple, rho: Any, disc: Discretisation, m0: Any, s0: Any
@@ -201,7 +206,9 @@ class TransientAnalysis(Analysis):
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
         """Density snapshots (with the current where written) and the observables over time."""
-        return density_figure(out, "transient", f"{title}: transient") + observables_figure(out, title)
+        return density_figure(out, "transient", f"{title}: transient", summary) + observables_figure(
+            out, title
+        )
 
 
 def _row(t: float, disc: Discretisation, rho: Any, dim: int) -> dict[str, float]:

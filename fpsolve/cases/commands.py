@@ -20,6 +20,7 @@ from fpsolve.cases.validate import validation_figures
 from fpsolve.errors import FpsolveError
 from fpsolve.log import report
 from fpsolve.output.files import ResultDirectory, add_to_manifest
+from fpsolve.output.style import written
 
 __all__ = ["plot_directory", "run_case"]
 
@@ -77,5 +78,6 @@ def plot_directory(out: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]:
         made += sweep_figures(out, record, comm)
     else:
         made = draw_figures(out, record, comm)
+    made = written(made)
     add_to_manifest(out, made, comm)
     return made

@@ -1,11 +1,12 @@
-"""Run a :class:`~fpsolve.cases.schema.Case`: every analysis, then its files, summary and figures.
+r"""Run a :class:`~fpsolve.cases.schema.Case`: every analysis, then its files, summary and figures.
 
 Writes to the output directory (:class:`~fpsolve.output.files.ResultDirectory`: atomically, only on
-success): ``<field>.pvd`` (+ ``.pvtu``/``.vtu`` pieces) for the fields of each analysis,
+success): ``<kind>.xdmf`` + ``<kind>.h5`` with every field of each analysis at every time,
 ``observables.csv`` (time series), ``<kind>_figure.npz`` (figure data), ``summary.json`` (case,
 version, ranks, DOFs, timings, the analyses, observables and a ``checks`` list of ``{name, value,
-reference, tolerance, passed}``) and then ``figures/*.png`` drawn on rank 0 from those files. A figure
-that cannot be drawn is a warning, never a lost result.
+reference, tolerance, passed}``) and then ``figures/*.png`` (or the ``--format``\ s chosen) drawn on
+rank 0 from those files, their drawing time in ``timings.figures``. A figure that cannot be drawn is a
+warning, never a lost result.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.log import get_logger
 from fpsolve.output.files import write_csv, write_json, write_result
+from fpsolve.output.style import written
 
 __all__ = ["discretise_case", "draw_figures", "run_into"]
 
@@ -60,6 +62,7 @@ def run_into(
         "scheme": case.scheme,
         "degree": case.degree,
         "eps2": case.problem.eps2,
+        "coordinates": list(case.model.parameters) if case.model else [str(c) for c in case.problem.coords],
         "rank_Q": disc.rank_Q,
         "petsc": case.petsc,
         "analyses": [a.kind for a in case.analyses],
@@ -83,7 +86,10 @@ def run_into(
     timings["total"] = time.perf_counter() - t0
     write_json(out / "summary.json", summary, comm)
     if case.figures:
+        t1 = time.perf_counter()
         summary["figures"] = [str(p.relative_to(out)) for p in draw_figures(out, summary, comm)]
+        timings["figures"] = time.perf_counter() - t1
+        timings["total"] = time.perf_counter() - t0
         write_json(out / "summary.json", summary, comm)
     log_checks(summary["checks"])
     return summary
@@ -102,4 +108,5 @@ def draw_figures(out: Path, summary: dict[str, Any], comm: MPI.Comm = MPI.COMM_W
                 made += ANALYSES[kind].figures(out, summary, title)
             except Exception as exc:  # noqa: BLE001  (a figure never costs a result)
                 get_logger().warning(f"warning: the {kind} figures could not be drawn: {exc}")
+        made = written(made)
     return comm.bcast(made, root=0)

@@ -1,165 +1,244 @@
-"""Density figures from written results (rank 0 reads the VTK files: one image whatever the rank count).
+"""Density figures from written results (rank 0 reads ``<kind>.xdmf``: one image whatever the rank count).
 
-* 1-D: density profiles; 2-D: density colour map with current streamlines (matplotlib);
-  3-D: orthogonal slices of the density (PyVista, off-screen).
+* 1-D: density profiles (and the exact density, dashed, where the analysis wrote one).
+* 2-D: the density on the mesh's own triangles (holes stay holes), one colour scale shared by all
+  snapshots, streamlines of the current coloured by |J| on a colour bar in the units of J that runs up
+  to the drift flux max|βρ| (so a current that is a small fraction of the fluxes it balances looks
+  small), and the exact density's contours where one exists.
+* 3-D: orthogonal slices of the density (PyVista, off-screen) with a colour bar.
 * ``observables.csv``: mass, min ρ and mean against time.
 
-Drawn by the stationary and transient analyses' ``figures`` (after ``fpsolve run`` and by ``fpsolve plot``).
+Axes carry the case's coordinate names (``summary["coordinates"]``). Drawn by the stationary and
+transient analyses' ``figures`` (after ``fpsolve run`` and by ``fpsolve plot``).
 """
 
 from __future__ import annotations
 
 import csv
 import os
-import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fpsolve.output.fields import read_series
+from fpsolve.output.style import plt_agg, save
 
-def _series(pvd: Path) -> list[tuple[float, Path]]:
-    """(time, file) entries of a ``.pvd`` collection."""
-    root = ET.parse(pvd).getroot()
-    return [(float(d.get("timestep", 0)), pvd.parent / d.get("file", "")) for d in root.iter("DataSet")]
+__all__ = ["density_figure", "observables_figure"]
+
+#: At most this many snapshots of a time series are drawn.
+SNAPSHOTS = 4
 
 
-def _read(path: Path) -> Any:
+def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any]) -> list[Path]:
+    """``out/figures/<kind>_density.png`` from ``<kind>.xdmf`` (fields ``rho_<kind>``, ``J_<kind>``)."""
+    path = out / f"{kind}.xdmf"
+    if not path.is_file():
+        return []
+    name = f"rho_{kind}"
+    frames = [(t, g) for t, g in read_series(path) if name in g.point_data]
+    if not frames:
+        return []
+    if kind == "stationary":
+        frames = frames[-1:]
+    elif len(frames) > SNAPSHOTS:
+        frames = [frames[i] for i in np.linspace(0, len(frames) - 1, SNAPSHOTS).astype(int)]
+    data = out / f"{kind}_figure.npz"
+    exact = dict(np.load(data)) if data.is_file() else {}
+    scales = summary.get("observables", {}).get(kind, {})
+    dim = len(summary.get("coordinates", [])) or _dimension(frames[0][1])
+    names = list(summary.get("coordinates", [])) or list("xyz"[:dim])
+    target = out / "figures" / f"{kind}_density.png"
+    if dim == 3:
+        return [_slices(frames[-1][1], name, target, title)]
+    plt = plt_agg()
+    if dim == 1:
+        fig = _profiles(plt, frames, name, names[0], exact, kind)
+    else:
+        fig = _maps(plt, frames, kind, names, exact, scales)
+    fig.suptitle(title)
+    return [save(fig, target)]
+
+
+def _dimension(grid: Any) -> int:
+    spread = np.ptp(np.asarray(grid.points), axis=0)
+    return int(np.count_nonzero(spread > 0))
+
+
+def _gaussian(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """N(mean, cov) at ``points`` (n, d)."""
+    y = points - mean
+    quad = np.einsum("ni,ij,nj->n", y, np.linalg.inv(cov), y)
+    return np.exp(-quad / 2) / np.sqrt((2 * np.pi) ** len(mean) * np.linalg.det(cov))
+
+
+def _profiles(plt: Any, frames: list, name: str, xname: str, exact: dict, kind: str) -> Any:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k, (t, grid) in enumerate(frames):
+        x = np.asarray(grid.points)[:, 0]
+        order = np.argsort(x)
+        label = f"t = {t:g}" if kind == "transient" else "FE"
+        line = ax.plot(x[order], np.asarray(grid.point_data[name])[order], label=label)[0]
+        if "exact_mean" in exact and k < len(exact["exact_mean"]):
+            ref = _gaussian(x[order, None], exact["exact_mean"][k], exact["exact_cov"][k])
+            ax.plot(x[order], ref, "--", color=line.get_color(), label="exact")
+    ax.set_xlabel(xname)
+    ax.set_ylabel("ρ")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scales: Mapping) -> Any:
+    from matplotlib.colors import Normalize
+    from matplotlib.tri import Triangulation
+
+    name, current = f"rho_{kind}", f"J_{kind}"
+    tri = _triangulation(Triangulation, frames[0][1])
+    values = [np.asarray(g.point_data[name]) for _, g in frames]
+    norm = Normalize(min(0.0, min(v.min() for v in values)), max(v.max() for v in values))
+    levels = np.linspace(norm.vmin, norm.vmax, 41) if norm.vmax > norm.vmin else 41
+    n = len(frames)
+    fig, axes = plt.subplots(1, n, figsize=(5.6 * n + 1.2, 5.2), squeeze=False, layout="constrained")
+    axes = axes[0]
+    flux = scales.get("max_drift_flux") or 0.0
+    currents = [
+        np.asarray(g.point_data[current])[:, :2] if current in g.point_data else None for _, g in frames
+    ]
+    biggest = [float(np.linalg.norm(J, axis=1).max()) if J is not None else 0.0 for J in currents]
+    top = max(flux, *biggest)  # one |J| scale for every panel
+    lines = None
+    for k, (ax, (t, _), rho, J) in enumerate(zip(axes, frames, values, currents, strict=True)):
+        image = ax.tricontourf(tri, rho, levels=levels, cmap="viridis", norm=norm)
+        if "exact_mean" in exact and k < len(exact["exact_mean"]):
+            _exact_contours(ax, tri, exact["exact_mean"][k], exact["exact_cov"][k], norm.vmax)
+        if J is not None and biggest[k] > 0:
+            lines = _streamlines(ax, tri, J, top) or lines
+            share = f" = {100 * biggest[k] / flux:.2g} % of max |βρ|" if flux and kind == "stationary" else ""
+            ax.text(
+                0.02,
+                0.02,
+                f"max |J| = {biggest[k]:.3g}{share}",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="white",
+                bbox={"facecolor": "black", "alpha": 0.5, "lw": 0},
+            )
+        ax.set_aspect("equal")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        if kind == "transient":
+            ax.set_title(f"t = {t:g}")
+    fig.colorbar(image, ax=list(axes), label="ρ", shrink=0.85, pad=0.02)
+    if lines is not None:
+        bar = fig.colorbar(lines, ax=list(axes), shrink=0.85, pad=0.01)
+        over = " over the run" if kind == "transient" else ""
+        bar.set_label(f"|J| (scale up to the drift flux max |βρ| = {flux:.3g}{over})" if flux else "|J|")
+    return fig
+
+
+def _triangulation(Triangulation: Any, grid: Any) -> Any:
+    """The mesh's own triangles as a matplotlib triangulation (quadrilaterals split, vertices only)."""
     import pyvista
 
-    return pyvista.read(path)
+    parts = []
+    for cell_type, cells in grid.cells_dict.items():
+        if cell_type in (pyvista.CellType.TRIANGLE, pyvista.CellType.QUADRATIC_TRIANGLE):
+            parts.append(cells[:, :3])
+        elif cell_type in (pyvista.CellType.QUAD, pyvista.CellType.QUADRATIC_QUAD):
+            parts += [cells[:, [0, 1, 2]], cells[:, [0, 2, 3]]]
+    points = np.asarray(grid.points)
+    return Triangulation(points[:, 0], points[:, 1], np.vstack(parts))
 
 
-def density_figure(out: Path, kind: str, title: str) -> list[Path]:
-    """``out/figures/<kind>_density.png`` from ``rho_<kind>.pvd`` (and ``J_<kind>.pvd`` if written)."""
-    _agg()
-    pvd = out / f"rho_{kind}.pvd"
-    if not pvd.is_file():
-        return []
-    series = _series(pvd)
-    current = out / f"J_{kind}.pvd"
-    J = _read(_series(current)[-1][1]) if current.is_file() else None
-    figs = out / "figures"
-    figs.mkdir(exist_ok=True)
-    return [_plot_density(series, J, figs / f"{kind}_density.png", title, kind)]
+def _exact_contours(ax: Any, tri: Any, mean: np.ndarray, cov: np.ndarray, top: float) -> None:
+    """Exact density contours (white dashed) at 10 %, 30 %, …, 90 % of the colour scale's top."""
+    ref = _gaussian(np.column_stack([tri.x, tri.y]), mean, cov)
+    levels = top * np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    ax.tricontour(tri, ref, levels=levels, colors="white", linestyles="dashed", linewidths=0.8)
+    ax.plot([], [], "w--", lw=0.8, label="exact ρ (dashed)")
+    ax.legend(fontsize=7, loc="upper right", facecolor="grey", framealpha=0.5)
 
 
-def observables_figure(out: Path, title: str) -> list[Path]:
-    """``out/figures/observables.png`` from ``observables.csv`` (mass, min ρ / max ρ, mean over time)."""
-    _agg()
-    obs = out / "observables.csv"
-    if not obs.is_file():
-        return []
-    figs = out / "figures"
-    figs.mkdir(exist_ok=True)
-    return [_plot_observables(obs, figs / "observables.png", title)]
+def _streamlines(ax: Any, tri: Any, J: np.ndarray, top: float) -> Any:
+    """Streamlines of J on a 120² grid over where |J| ≥ 1e-3·``top`` (linear on the mesh's triangles).
 
+    Colour, opacity and width follow |J| on the scale [0, ``top``]; returns the lines (for a colour
+    bar), or None where J is nothing on that scale.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib.tri import LinearTriInterpolator
 
-def _agg() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-
-def _plot_density(series: list[tuple[float, Path]], J: Any, target: Path, title: str, kind: str) -> Path:
-    import matplotlib.pyplot as plt
-
-    last = _read(series[-1][1])
-    name = f"rho_{kind}"
-    pts = np.asarray(last.points)
-    dim = 3 if np.ptp(pts[:, 2]) > 0 else (2 if np.ptp(pts[:, 1]) > 0 else 1)
-    if dim == 3:
-        return _plot_slices(last, name, target, title)
-    picks = (
-        series if len(series) <= 4 else [series[i] for i in np.linspace(0, len(series) - 1, 4).astype(int)]
+    seen = np.linalg.norm(J, axis=1) >= 1e-3 * top
+    if not seen.any():
+        return None
+    gx, gy = np.meshgrid(
+        np.linspace(tri.x[seen].min(), tri.x[seen].max(), 120),
+        np.linspace(tri.y[seen].min(), tri.y[seen].max(), 120),
     )
-    if dim == 1:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for t, f in picks:
-            g = _read(f)
-            order = np.argsort(g.points[:, 0])
-            label = f"t = {t:g}" if kind == "transient" else None
-            ax.plot(g.points[order, 0], np.asarray(g.point_data[name])[order], label=label)
-        ax.set_xlabel("x")
-        ax.set_ylabel("ρ")
-        if kind == "transient":
-            ax.legend()
-        ax.set_title(title)
-    else:
-        if kind == "stationary":
-            picks = picks[-1:]
-        fig, axes = plt.subplots(1, len(picks), figsize=(6.5 * len(picks), 5.5), squeeze=False)
-        for ax, (t, f) in zip(axes[0], picks, strict=True):
-            g = _read(f)
-            p, rho = np.asarray(g.points), np.asarray(g.point_data[name])
-            levels = np.linspace(rho.min(), rho.max(), 41) if rho.max() > rho.min() else 41
-            tri = ax.tricontourf(p[:, 0], p[:, 1], rho, levels=levels, cmap="viridis")
-            fig.colorbar(tri, ax=ax, label="ρ", shrink=0.85)
-            if J is not None:
-                _streamlines(ax, J, f"J_{kind}")
-            ax.set_aspect("equal")
-            ax.set_xlabel("x")
-            ax.set_ylabel("y")
-            ax.set_title(f"{title} (t = {t:g})" if kind == "transient" else title)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    u = LinearTriInterpolator(tri, J[:, 0])(gx, gy)
+    v = LinearTriInterpolator(tri, J[:, 1])(gx, gy)
+    speed = np.ma.masked_less(np.ma.sqrt(u**2 + v**2), 1e-3 * top)  # none where J is nothing on this scale
+    if speed.count() == 0:
+        return None
+    u, v = np.ma.array(u, mask=speed.mask), np.ma.array(v, mask=speed.mask)
+    base = colormaps["autumn_r"](np.linspace(0, 1, 256))
+    base[:, 3] = np.linspace(0.2, 1.0, 256)  # faint where |J| is small on this scale
+    return ax.streamplot(
+        gx,
+        gy,
+        u,
+        v,
+        color=speed.filled(0.0),
+        cmap=ListedColormap(base),
+        norm=Normalize(0.0, top),
+        density=1.0,
+        linewidth=(0.3 + 2.2 * speed / top).filled(0.0),
+        arrowsize=0.8,
+    ).lines
 
 
-def _streamlines(ax: Any, J: Any, name: str) -> None:
-    from scipy.interpolate import griddata
-
-    pts = np.asarray(J.points)[:, :2]
-    vec = np.asarray(J.point_data[name])[:, :2]
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
-    u = griddata(pts, vec[:, 0], (gx, gy), method="linear", fill_value=0.0)
-    v = griddata(pts, vec[:, 1], (gx, gy), method="linear", fill_value=0.0)
-    speed = np.hypot(u, v)
-    if speed.max() <= 0:
-        return
-    faint = speed < 1e-4 * speed.max()  # no streamlines where the current is round-off noise
-    u, v = np.ma.masked_where(faint, u), np.ma.masked_where(faint, v)
-    ax.streamplot(
-        gx, gy, u, v, color="white", density=1.2, linewidth=0.4 + 1.6 * speed / speed.max(), arrowsize=0.8
-    )
-
-
-def _plot_slices(grid: Any, name: str, target: Path, title: str) -> Path:
+def _slices(grid: Any, name: str, target: Path, title: str) -> Path:
     import pyvista
 
     pyvista.OFF_SCREEN = True
     os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+    target.parent.mkdir(parents=True, exist_ok=True)
     plotter = pyvista.Plotter(off_screen=True, window_size=(900, 700))
-    plotter.add_mesh(grid.slice_orthogonal(), scalars=name, cmap="viridis")
+    plotter.add_mesh(
+        grid.slice_orthogonal(),
+        scalars=name,
+        cmap="viridis",
+        scalar_bar_args={"title": "ρ", "vertical": True},
+    )
     plotter.add_mesh(grid.outline(), color="black")
     plotter.add_text(title, font_size=10)
+    plotter.show_axes()
     plotter.screenshot(str(target))
     plotter.close()
     return target
 
 
-def _plot_observables(obs: Path, target: Path, title: str) -> Path:
-    import matplotlib.pyplot as plt
-
+def observables_figure(out: Path, title: str) -> list[Path]:
+    """``out/figures/observables.png`` from ``observables.csv`` (mass, min ρ / max ρ, mean over time)."""
+    obs = out / "observables.csv"
+    if not obs.is_file():
+        return []
     with open(obs) as f:
         rows = list(csv.DictReader(f))
     data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
-    means = [k for k in data if k.startswith("mean_")]
+    plt = plt_agg()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     axes[0].plot(data["t"], data["mass"] - data["mass"][0], "o-")
     axes[0].set_title("mass change ∫ρ(t) − ∫ρ(0)")
     axes[1].plot(data["t"], data["min"] / data["max"], "o-")
     axes[1].set_title("min ρ / max ρ")
-    for k in means:
+    for k in (k for k in data if k.startswith("mean_")):
         axes[2].plot(data["t"], data[k], "o-", label=k)
     axes[2].legend()
     axes[2].set_title("mean")
     for ax in axes:
         ax.set_xlabel("t")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    return [save(fig, out / "figures" / "observables.png")]

@@ -1,8 +1,7 @@
-"""Output: a results directory that never clobbers user data, and collective VTK field files.
+"""Output: a results directory that never clobbers user data, and the files of an analysis' result.
 
-Fields are written with :class:`dolfinx.io.VTKFile` (``.pvd`` + one ``.pvtu``/``.vtu`` set per time):
-ParaView reads every time step, pyvista through ``pyvista.get_reader`` (README, "Reading the
-outputs"); every rank writes its piece, one ``.pvd`` per field whatever the rank count.
+Fields go to one XDMF/HDF5 time series per analysis (:mod:`fpsolve.output.fields`: ``<kind>.xdmf``
+with every field at every time, written collectively); tables and summaries are CSV/JSON from rank 0.
 """
 
 from __future__ import annotations
@@ -19,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-import dolfinx
-import dolfinx.io
 from mpi4py import MPI
 
 import fpsolve
 from fpsolve.errors import FpsolveError
+from fpsolve.output.fields import write_series
 
 
 class OutputError(FpsolveError):
@@ -225,21 +223,15 @@ def write_csv(path: Path, rows: Sequence[dict[str, float]], comm: MPI.Comm = MPI
 
 
 def write_result(directory: Path, kind: str, result: Any, comm: MPI.Comm = MPI.COMM_WORLD) -> list[str]:
-    """Write an analysis result's fields (``<name>.pvd``) and figure data (``<kind>_figure.npz``).
+    """Write an analysis result's fields (``<kind>.xdmf`` + ``.h5``) and figure data (``<kind>_figure.npz``).
 
-    ``result`` is an :class:`fpsolve.analyses.base.Result`; returns the names of the ``.pvd`` files.
+    ``result`` is an :class:`fpsolve.analyses.base.Result`; returns the name of the field file
+    (an empty list where the result has no fields).
     """
     names = []
-    for series in result.fields:
-        first = series.frames[0][1]
-        writer = dolfinx.io.VTKFile(
-            first.function_space.mesh.comm, Path(directory) / f"{series.name}.pvd", "w"
-        )
-        for t, f in series.frames:
-            f.name = series.name
-            writer.write_function(f, t)
-        writer.close()
-        names.append(f"{series.name}.pvd")
+    if result.fields:
+        series = [(s.name, s.frames) for s in result.fields]
+        names.append(write_series(Path(directory) / f"{kind}.xdmf", series, comm))
     if result.figure_data and comm.rank == 0:
         np.savez_compressed(Path(directory) / f"{kind}_figure.npz", **result.figure_data)
     comm.Barrier()

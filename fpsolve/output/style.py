@@ -1,11 +1,44 @@
-"""Shared matplotlib set-up of the figure modules: the Agg back end and saving."""
+"""Shared matplotlib set-up of the figure modules: the Agg back end, and saving in the chosen formats.
+
+The formats (``fpsolve run/validate/plot --format png,pdf,svg``) are set once per command with
+:func:`figure_formats`; :func:`save` writes every figure in each of them, and :func:`written` lists
+the files a list of figures became.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plt_agg", "save"]
+__all__ = ["FORMATS", "figure_formats", "parse_formats", "plt_agg", "save", "written"]
+
+#: Formats a figure can be saved in (matplotlib's vector and raster back ends).
+FORMATS = ("png", "pdf", "svg")
+_formats: tuple[str, ...] = ("png",)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"png,pdf"`` → ``("png", "pdf")``; ValueError naming an unknown format."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(
+            f"unknown figure format {', '.join(unknown) or repr(text)} (choose from {', '.join(FORMATS)})"
+        )
+    return formats
+
+
+@contextmanager
+def figure_formats(formats: Sequence[str]) -> Iterator[None]:
+    """Save figures in ``formats`` (the first is the one figure lists name) inside this block."""
+    global _formats
+    before, _formats = _formats, tuple(formats)
+    try:
+        yield
+    finally:
+        _formats = before
 
 
 def plt_agg() -> Any:
@@ -19,9 +52,21 @@ def plt_agg() -> Any:
 
 
 def save(fig: Any, target: Path) -> Path:
-    """Lay out, save (110 dpi) and close ``fig``; returns ``target``."""
+    """Lay out, save (110 dpi for raster formats) in every chosen format and close ``fig``.
+
+    ``target``'s suffix is replaced by each format's; returns the path in the first format.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
+    if not fig.get_constrained_layout():
+        fig.tight_layout()
+    paths = [target.with_suffix(f".{fmt}") for fmt in _formats]
+    for path in paths:
+        fig.savefig(path, dpi=110)
     plt_agg().close(fig)
-    return target
+    return paths[0]
+
+
+def written(figures: Sequence[Path]) -> list[Path]:
+    """Every file the figures ``figures`` (as :func:`save` returned them) were saved as."""
+    files = (q for p in figures for q in (p, *(p.with_suffix(f".{fmt}") for fmt in _formats)))
+    return [p for p in dict.fromkeys(files) if p.is_file()]

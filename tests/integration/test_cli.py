@@ -31,8 +31,9 @@ def test_demo_runs_under_mpi_and_all_checks_pass(tmp_path: Path) -> None:
     assert summary["checks"] and all(c["passed"] for c in summary["checks"])
     assert "mumps" in proc.stdout  # the PETSc option from the command line reached the solver
     assert proc.stdout.count("outputs in") == 1  # only rank 0 prints
-    for name in ("rho_stationary.pvd", "J_stationary.pvd", "rho_stationary000000.pvtu"):
+    for name in ("stationary.xdmf", "stationary.h5", "figures/stationary_density.png"):
         assert (out / name).is_file()
+    assert summary["timings"]["figures"] > 0 and summary["coordinates"] == ["x", "y"]
     assert summary["case"] == "ou_anisotropic_2d"  # the packaged case file, as cases/ou_anisotropic_2d.toml
 
 
@@ -227,10 +228,10 @@ def test_mistyped_flags_are_refused_before_any_solve(tmp_path: Path) -> None:
 
 @pytest.mark.serial
 def test_every_time_step_reads_back_with_pyvista(tmp_path: Path) -> None:
-    """README recipe: pyvista.get_reader on the .pvd, every time value, mass by integrate_data to 1e-10.
+    """README recipe: pyvista.get_reader on the .xdmf, every time value, ρ and J, mass to 1e-10.
 
-    Written on 2 ranks: integrate_data counts each cell once (the pieces' ghost cells are marked), where a
-    plain sum over the point arrays would count the ghost points twice.
+    Written on 2 ranks: every node is stored once (by the rank that owns it), so both integrate_data and
+    a plain sum over the point array see each node once.
     """
     import pyvista
 
@@ -244,16 +245,26 @@ def test_every_time_step_reads_back_with_pyvista(tmp_path: Path) -> None:
         )
     )
     out = tmp_path / "out"
-    proc = run(["run", str(case), "-o", str(out), "--quiet"])
+    proc = run(["run", str(case), "-o", str(out), "--quiet", "--format", "png,svg"])
     assert proc.returncode == 0, proc.stderr
-    reader = pyvista.get_reader(str(out / "rho_transient.pvd"))
+    summary = json.loads((out / "summary.json").read_text())
+    reader = pyvista.get_reader(str(out / "transient.xdmf"))
     assert list(reader.time_values) == [0.0, 0.1, 0.2, 0.3]
     for t in reader.time_values:
         reader.set_active_time_value(t)
-        mesh = reader.read()
-        grid = mesh.combine() if isinstance(mesh, pyvista.MultiBlock) else mesh
+        grid = reader.read()
+        assert grid.n_points == summary["dofs"]  # no point twice
+        assert grid.point_data["J_transient"].shape == (grid.n_points, 3)
         mass = grid.integrate_data().point_data["rho_transient"][0]
         assert abs(mass - 1.0) < 1e-10, (t, mass)
+    assert {"figures/transient_density.png", "figures/transient_density.svg"} <= set(summary["figures"])
+
+
+@pytest.mark.serial
+def test_an_unknown_figure_format_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run(["demo", "-o", str(tmp_path / "out"), "--format", "png,jpeg"], ranks=1)
+    assert proc.returncode == 2 and "unknown figure format jpeg" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.serial

@@ -49,7 +49,7 @@ def test_sweep_collects_runs_fits_and_figure(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sweep"] == {"problem.eps2": [0.5, 0.25, 0.125]} and summary["ranks"] == 2
     assert len(summary["runs"]) == 3 and all(
-        (out / r["directory"] / "T_exit.pvd").is_file() for r in summary["runs"]
+        (out / r["directory"] / "exit_time.xdmf").is_file() for r in summary["runs"]
     )
     # per run: T ≥ 0, H1, lower bound, slab upper bound, the stated upper bound (docs/theory.md §1.3(b))
     assert len(summary["checks"]) == 3 * 5 and all(c["passed"] for c in summary["checks"])
