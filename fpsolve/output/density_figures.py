@@ -51,7 +51,7 @@ def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any])
     names = list(summary.get("coordinates", [])) or list("xyz"[:dim])
     target = out / "figures" / f"{kind}_density.png"
     if dim == 3:
-        return [_slices(frames[-1][1], name, target, title)]
+        return [_slices(frames[-1][1], name, names, target, title)]
     plt = plt_agg()
     if dim == 1:
         fig = _profiles(plt, frames, name, names[0], exact, kind)
@@ -199,7 +199,7 @@ def _streamlines(ax: Any, tri: Any, J: np.ndarray, top: float) -> Any:
     ).lines
 
 
-def _slices(grid: Any, name: str, target: Path, title: str) -> Path:
+def _slices(grid: Any, name: str, names: list[str], target: Path, title: str) -> Path:
     import pyvista
 
     pyvista.OFF_SCREEN = True
@@ -210,11 +210,17 @@ def _slices(grid: Any, name: str, target: Path, title: str) -> Path:
         grid.slice_orthogonal(),
         scalars=name,
         cmap="viridis",
-        scalar_bar_args={"title": "ρ", "vertical": True},
+        scalar_bar_args={
+            "title": "density",
+            "vertical": True,
+            "fmt": "%.2g",
+            "position_x": 0.78,
+            "width": 0.08,
+        },
     )
     plotter.add_mesh(grid.outline(), color="black")
     plotter.add_text(title, font_size=10)
-    plotter.show_axes()
+    plotter.add_axes(xlabel=names[0], ylabel=names[1], zlabel=names[2])
     plotter.screenshot(str(target))
     plotter.close()
     return target
