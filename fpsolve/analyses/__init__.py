@@ -6,6 +6,7 @@ Importing this package registers the built-in analyses (``stationary``, ``transi
 (docs/cases.md, "Adding an analysis").
 """
 
+import fpsolve.analyses.escape  # noqa: F401  (registers the ``escape`` analysis)
 from fpsolve.analyses import exit_time, kwon, mass_concentration, stationary, transient
 from fpsolve.analyses.base import (
     ANALYSES,

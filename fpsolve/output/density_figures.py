@@ -25,7 +25,7 @@ import numpy as np
 from fpsolve.output.fields import read_series
 from fpsolve.output.style import plt_agg, save
 
-__all__ = ["density_figure", "observables_figure"]
+__all__ = ["density_figure", "mesh_triangulation", "observables_figure"]
 
 #: At most this many snapshots of a time series are drawn.
 SNAPSHOTS = 4
@@ -91,10 +91,9 @@ def _profiles(plt: Any, frames: list, name: str, xname: str, exact: dict, kind: 
 
 def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scales: Mapping) -> Any:
     from matplotlib.colors import Normalize
-    from matplotlib.tri import Triangulation
 
     name, current = f"rho_{kind}", f"J_{kind}"
-    tri = _triangulation(Triangulation, frames[0][1])
+    tri = mesh_triangulation(frames[0][1])
     values = [np.asarray(g.point_data[name]) for _, g in frames]
     norm = Normalize(min(0.0, min(v.min() for v in values)), max(v.max() for v in values))
     levels = np.linspace(norm.vmin, norm.vmax, 41) if norm.vmax > norm.vmin else 41
@@ -137,9 +136,10 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scal
     return fig
 
 
-def _triangulation(Triangulation: Any, grid: Any) -> Any:
+def mesh_triangulation(grid: Any) -> Any:
     """The mesh's own triangles as a matplotlib triangulation (quadrilaterals split, vertices only)."""
     import pyvista
+    from matplotlib.tri import Triangulation
 
     parts = []
     for cell_type, cells in grid.cells_dict.items():

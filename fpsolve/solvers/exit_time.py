@@ -156,9 +156,17 @@ class ExitTimeSolver:
                 f"committor target parts must be absorbing parts {list(problem.absorbing)}, "
                 f"got {list(target)}"
             )
+        return self.committor_on_rows(self.disc.dirichlet_rows(tuple(target)))
+
+    def committor_on_rows(self, ones: np.ndarray) -> dolfinx.fem.Function:
+        r"""Committor to the owned global Dirichlet rows ``ones`` (u = 1 there, 0 on the other rows).
+
+        Rows split between several targets give committors that sum to 1 (:meth:`committor` takes
+        whole parts, whose shared corner nodes count for each).
+        """
         b = self.disc.lumped.duplicate()
         b.zeroEntries()
-        u = self._backward(b, self.disc.dirichlet_rows(tuple(target)), "committor")
+        u = self._backward(b, np.asarray(ones, dtype=PETSc.IntType), "committor")
         b.destroy()
         return u
 

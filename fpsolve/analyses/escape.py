@@ -1,0 +1,248 @@
+r"""The ``escape`` analysis: escape rate λ₁, quasi-stationary distribution, committor, exit locations.
+
+The basin is the domain; the process leaves it through the ``[boundary]`` absorbing parts. From
+:mod:`fpsolve.solvers.quasi_stationary` and :mod:`fpsolve.solvers.exit_time` (docs/theory.md §10):
+
+* λ₁ and the QSD ν (principal eigenpair of the absorbing operator, SLEPc);
+* the mean exit time T (anchored solve, accurate at small noise), :math:`E_\nu\tau = \sum m_i\nu_iT_i`
+  and the exact discrete identity :math:`\lambda_1 E_\nu\tau = 1` as a check of the eigensolver;
+* where ``target`` names absorbing parts: the committor :math:`u(x) = P_x(X_\tau\in\text{target})`;
+  for every absorbing part Γ the exit fraction :math:`P_\nu(X_\tau\in\Gamma) = \sum m_i\nu_iu_{\Gamma,i}`
+  (committors: accurate at any noise level), which must sum to 1;
+* the exit-location distribution on the boundary nodes, :math:`-(F\nu)_i/\lambda_1` (the QSD's normal
+  flux), where the eigenvalue is resolved in double precision;
+* T, sd(τ) and the committor at ``start_points``; with ``eyring_kramers_minimum``/``_saddle`` the
+  Eyring–Kramers rate beside λ₁ (reversible problems, :mod:`fpsolve.problem.asymptotics`).
+
+Where λ₁ is beyond double precision (:attr:`~fpsolve.solvers.quasi_stationary.QuasiStationary.resolved`
+is False: :math:`u\max F_{ii}/m_i \gtrsim 10^{-3}\lambda_1`, about ΔL/ε² > 25) the rate reported is
+:math:`1/E_\nu\tau` from the anchored T, the identity check is replaced by a note, and no exit-location
+flux is written: never a number the arithmetic cannot carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from mpi4py import MPI
+
+from fpsolve.analyses.base import (
+    POSITIVITY_TOL,
+    Analysis,
+    Context,
+    FieldSeries,
+    Result,
+    check,
+    register,
+)
+from fpsolve.discretisation.points import point_values
+from fpsolve.errors import CaseError, ProblemError
+from fpsolve.log import report
+from fpsolve.output.escape_figures import escape_figure
+from fpsolve.problem.asymptotics import eyring_kramers
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.solvers.exit_time import ExitTimeSolver
+from fpsolve.solvers.quasi_stationary import QuasiStationarySolver, qsd_mean_exit_time
+from fpsolve.tables import number, points, vector
+
+__all__ = ["EscapeAnalysis"]
+
+#: Committor values may leave [0, 1] by this much (round-off of the anchored solve).
+COMMITTOR_TOL = 1e-8
+
+
+@register
+@dataclass(frozen=True)
+class EscapeAnalysis(Analysis):
+    """Escape from the domain through its absorbing parts (module docstring).
+
+    ``tolerance`` bounds |λ₁E_ν τ − 1| and |Σ exit fractions − 1| (solver accuracy, default 1e-6).
+    """
+
+    kind = "escape"
+    keys = frozenset(
+        {"type", "start_points", "target", "tolerance", "eyring_kramers_minimum", "eyring_kramers_saddle"}
+    )
+
+    start_points: tuple[tuple[float, ...], ...] = ()
+    target: tuple[str, ...] = ()
+    tolerance: float = 1e-6
+    eyring_kramers: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
+        """Validate an ``escape`` table."""
+        if not problem.absorbing:
+            raise CaseError(f"{where}: an escape analysis needs [boundary] absorbing parts")
+        starts = (
+            points(table["start_points"], f"{where}.start_points", problem.dim)
+            if "start_points" in table
+            else ()
+        )
+        target = table.get("target", [])
+        if isinstance(target, str):
+            target = [target]
+        if not isinstance(target, list) or not all(isinstance(t, str) for t in target):
+            raise CaseError(f"{where}.target must be a list of absorbing part names")
+        unknown = [t for t in target if t not in problem.absorbing]
+        if unknown:
+            raise CaseError(
+                f"{where}.target: {unknown[0]!r} is not an absorbing part "
+                f"(absorbing: {list(problem.absorbing)})"
+            )
+        options: dict[str, Any] = {}
+        if "tolerance" in table:
+            options["tolerance"] = number(table["tolerance"], f"{where}.tolerance", positive=True)
+        given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
+        if len(given) == 1:
+            raise CaseError(
+                f"{where}: give both eyring_kramers_minimum and eyring_kramers_saddle, or neither"
+            )
+        if given:
+            m = vector(table["eyring_kramers_minimum"], f"{where}.eyring_kramers_minimum", problem.dim)
+            s = vector(table["eyring_kramers_saddle"], f"{where}.eyring_kramers_saddle", problem.dim)
+            try:
+                eyring_kramers(problem, m, s)
+            except ProblemError as exc:
+                raise CaseError(f"{where}: Eyring–Kramers reference: {exc}") from None
+            options["eyring_kramers"] = (tuple(m), tuple(s))
+        return cls(starts, tuple(target), **options)
+
+    def run(self, ctx: Context) -> Result:
+        """λ₁, ν, T, committors and exit fractions; the identities as checks (module docstring)."""
+        disc, problem = ctx.disc, ctx.problem
+        qsd = QuasiStationarySolver(disc, petsc_options=ctx.petsc).solve()
+        solver = ExitTimeSolver(disc, petsc_options=ctx.petsc)
+        T = solver.solve()
+        T.name = "T_escape"
+        sd = solver.standard_deviation(T)
+        mean_tau = qsd_mean_exit_time(disc, qsd.qsd, T)
+        rate = qsd.rate if qsd.resolved else 1.0 / mean_tau
+        nu_max = disc.maximum(qsd.qsd)
+        fractions = self._exit_fractions(solver, qsd)
+        fields = [qsd.qsd, T]
+        committor = None
+        if self.target:
+            committor = solver.committor(list(self.target))
+            committor.name = "committor"
+            fields.append(committor)
+        if qsd.resolved:
+            fields.append(qsd.exit_flux)
+        observables: dict[str, Any] = {
+            "rate": rate,
+            "rate_source": "eigenvalue"
+            if qsd.resolved
+            else "1/E_qsd[tau] (eigenvalue beyond double precision)",
+            "eigenvalue": qsd.rate,
+            "eigenvalue_backward_error": qsd.error,
+            "eigenvalue_precision_indicator": qsd.indicator if np.isfinite(qsd.indicator) else None,
+            "mean_exit_time_from_qsd": mean_tau,
+            "rate_times_mean_exit_time": qsd.rate * mean_tau,
+            "max_T": disc.maximum(T),
+            "qsd_min_over_max": disc.minimum(qsd.qsd) / nu_max,
+            "exit_fractions": fractions,
+        }
+        if self.start_points:
+            starts = np.asarray(self.start_points)
+            observables["start_points"] = {
+                "points": starts.tolist(),
+                "T": point_values(T, starts).tolist(),
+                "sd_tau": point_values(sd, starts).tolist(),
+                **({"committor": point_values(committor, starts).tolist()} if committor is not None else {}),
+            }
+        report(
+            f"escape rate λ₁ = {rate:.6g} ({observables['rate_source']}), E_QSD[τ] = {mean_tau:.6g}, "
+            f"λ₁·E_QSD[τ] = {qsd.rate * mean_tau:.12g}"
+        )
+        if self.eyring_kramers is not None:
+            observables["eyring_kramers"] = self._eyring_kramers(problem, rate)
+        checks = self._checks(disc, qsd, mean_tau, fractions, committor, T)
+        return Result(
+            {"escape": observables},
+            checks,
+            [FieldSeries(f.name, [(0.0, f)]) for f in fields],
+        )
+
+    def _exit_fractions(self, solver: ExitTimeSolver, qsd: Any) -> dict[str, float]:
+        r""":math:`P_\nu(X_\tau\in\Gamma)` for every absorbing part Γ (a node shared by parts: the first).
+
+        Resolved: the QSD's flux through Γ's nodes; otherwise :math:`\sum_i m_i\nu_iu_{\Gamma,i}` with
+        the committors (module docstring: both equal in exact arithmetic, the second at any noise).
+        """
+        disc = solver.disc
+        parts = disc.problem.absorbing
+        taken = np.zeros(0, dtype=disc.bc_rows.dtype)
+        lo = disc.lumped.getOwnershipRange()[0]
+        out = {}
+        for part in parts:
+            rows = np.setdiff1d(np.intersect1d(disc.dirichlet_rows((part,)), disc.bc_rows), taken)
+            taken = np.union1d(taken, rows)
+            if len(parts) == 1:
+                local = 1.0 if disc.comm.rank == 0 else 0.0
+            elif qsd.resolved:
+                local = float(qsd.exit_flux.x.petsc_vec.array[rows - lo].sum())
+            else:
+                u = solver.committor_on_rows(rows)
+                local = float(np.dot(disc.lumped.array, qsd.qsd.x.petsc_vec.array * u.x.petsc_vec.array))
+            out[part] = disc.comm.allreduce(local, op=MPI.SUM)
+        return out
+
+    def _eyring_kramers(self, problem: FokkerPlanckProblem, rate: float) -> dict[str, Any]:
+        assert self.eyring_kramers is not None
+        m, s = self.eyring_kramers
+        ek = eyring_kramers(problem, m, s)
+        report(
+            f"Eyring–Kramers rate {1 / ek.time:.6g} (prefactor {ek.prefactor:.4g}, barrier/ε² "
+            f"{ek.barrier / problem.eps2:.4g}): λ₁ / rate_EK = {rate * ek.time:.4f} "
+            "(1 + O(ε²) absorbing past the saddle, about 2 on the separatrix)"
+        )
+        return {
+            "minimum": list(m),
+            "saddle": list(s),
+            "rate": 1 / ek.time,
+            "prefactor": ek.prefactor,
+            "barrier": ek.barrier,
+            "rate_over_eyring_kramers": rate * ek.time,
+        }
+
+    def _checks(
+        self, disc: Any, qsd: Any, mean_tau: float, fractions: dict, committor: Any, T: Any
+    ) -> list[dict[str, Any]]:
+        checks = []
+        if qsd.resolved:
+            checks.append(check("escape: λ₁ · E_QSD[τ]", qsd.rate * mean_tau, 1.0, self.tolerance))
+            flux = disc.comm.allreduce(
+                float(qsd.exit_flux.x.array[: disc.V.dofmap.index_map.size_local].sum()), op=MPI.SUM
+            )
+            checks.append(check("escape: exit-location distribution sums to 1", flux, 1.0, self.tolerance))
+        else:
+            report(
+                f"escape: the eigenvalue {qsd.rate:.3g} is beyond double precision (indicator "
+                f"{qsd.indicator:.2g}): λ₁ = 1/E_QSD[τ] from the anchored exit time, no exit-location flux"
+            )
+        checks.append(check("escape: exit fractions sum to 1", sum(fractions.values()), 1.0, self.tolerance))
+        if disc.positive:
+            top = disc.maximum(qsd.qsd)
+            checks.append(
+                check("escape: min QSD / max QSD", min(disc.minimum(qsd.qsd), 0.0) / top, 0.0, POSITIVITY_TOL)
+            )
+            checks.append(
+                check(
+                    "escape: min T / max T", min(disc.minimum(T), 0.0) / disc.maximum(T), 0.0, POSITIVITY_TOL
+                )
+            )
+        if committor is not None:
+            low, high = disc.minimum(committor), disc.maximum(committor)
+            excess = max(-low, high - 1.0, 0.0)
+            checks.append(check("escape: committor outside [0, 1] by", excess, 0.0, COMMITTOR_TOL))
+        return checks
+
+    @classmethod
+    def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
+        """``figures/escape.png``: QSD, committor or T, and the exit fractions/locations."""
+        return escape_figure(out, summary, f"{title}: escape")

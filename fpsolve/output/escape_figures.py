@@ -1,0 +1,106 @@
+"""Figure of the escape analysis (rank 0, from ``escape.xdmf`` and ``summary.json``).
+
+Panels: the QSD on a log scale (log10 ν/max ν down to 1e-8, so its O(ε) core and its tails both show)
+with the exit-location distribution on the boundary nodes where it is resolved; the committor (or
+log10 T without a target); the exit fractions per absorbing part with λ₁, E_QSD[τ] and the
+Eyring–Kramers ratio. 1-D problems get profiles, 3-D ones the fractions panel only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpsolve.output.density_figures import mesh_triangulation
+from fpsolve.output.fields import read_series
+from fpsolve.output.style import plt_agg, save
+
+__all__ = ["escape_figure"]
+
+#: Lowest decade of the QSD's log colour scale.
+FLOOR = -8.0
+
+
+def escape_figure(out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
+    """``out/figures/escape.png`` (module docstring); nothing if the fields are missing."""
+    path = out / "escape.xdmf"
+    obs = summary.get("observables", {}).get("escape")
+    if not path.is_file() or obs is None:
+        return []
+    ((_, grid),) = read_series(path)[-1:]
+    names = list(summary.get("coordinates", [])) or ["x", "y", "z"]
+    dim = len(summary.get("coordinates", [])) or 2
+    plt = plt_agg()
+    fields = 2 if dim <= 2 else 0
+    fig, axes = plt.subplots(
+        1, fields + 1, figsize=(6.2 * fields + 5, 5), squeeze=False, layout="constrained"
+    )
+    axes = axes[0]
+    nu = np.asarray(grid.point_data["qsd"])
+    with np.errstate(divide="ignore"):
+        log_nu = np.clip(np.log10(np.clip(nu, 0, None) / nu.max()), FLOOR, 0)
+    second, label = (
+        (np.asarray(grid.point_data["committor"]), "committor u(x) = P_x(exit through the target)")
+        if "committor" in grid.point_data
+        else (
+            np.log10(np.clip(np.asarray(grid.point_data["T_escape"]), 1e-300, None)),
+            "log10 T(x) = log10 E_x τ",
+        )
+    )
+    flux = np.asarray(grid.point_data["exit_flux"]) if "exit_flux" in grid.point_data else None
+    if dim == 1:
+        x = np.asarray(grid.points)[:, 0]
+        order = np.argsort(x)
+        axes[0].plot(x[order], log_nu[order], "k-")
+        axes[0].set_ylabel("log10 ν / max ν")
+        axes[0].set_title("quasi-stationary distribution")
+        axes[1].plot(x[order], second[order], "b-")
+        axes[1].set_title(label)
+        for ax in axes[:2]:
+            ax.set_xlabel(names[0])
+    elif dim == 2:
+        tri = mesh_triangulation(grid)
+        image = axes[0].tricontourf(tri, log_nu, levels=np.linspace(FLOOR, 0, 33), cmap="viridis")
+        fig.colorbar(image, ax=axes[0], label="log10 ν / max ν", shrink=0.85)
+        if flux is not None and flux.max() > 0:
+            on = flux > 1e-6 * flux.max()
+            marks = axes[0].scatter(
+                tri.x[on], tri.y[on], c=flux[on], cmap="autumn_r", s=22, edgecolors="k", linewidths=0.3
+            )
+            fig.colorbar(
+                marks, ax=axes[0], label="exit-location distribution (per boundary node)", shrink=0.85
+            )
+        axes[0].set_title("QSD and where it exits")
+        image = axes[1].tricontourf(tri, second, levels=33, cmap="coolwarm")
+        fig.colorbar(image, ax=axes[1], label=label, shrink=0.85)
+        axes[1].set_title(label.split(" = ")[0] if "committor" in label else "mean exit time")
+        for ax in axes[:2]:
+            ax.set_aspect("equal")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
+    _fractions(axes[-1], obs)
+    fig.suptitle(title)
+    return [save(fig, out / "figures" / "escape.png")]
+
+
+def _fractions(ax: Any, obs: Mapping[str, Any]) -> None:
+    """Bar chart of the exit fractions, with the rate and its references as text."""
+    parts = list(obs["exit_fractions"])
+    ax.bar(parts, [obs["exit_fractions"][p] for p in parts], color="tab:blue")
+    ax.set_ylim(0, 1.45)
+    ax.set_ylabel("P_QSD(exit through the part)")
+    lines = [
+        f"λ₁ = {obs['rate']:.4g}",
+        f"E_QSD[τ] = {obs['mean_exit_time_from_qsd']:.4g}",
+        f"λ₁·E_QSD[τ] = {obs['rate_times_mean_exit_time']:.10g}"
+        if obs["rate_source"] == "eigenvalue"
+        else "λ₁ = 1/E_QSD[τ] (eigenvalue beyond double precision)",
+    ]
+    ek = obs.get("eyring_kramers")
+    if ek:
+        lines.append(f"λ₁ / Eyring–Kramers = {ek['rate_over_eyring_kramers']:.4f}")
+    ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=9)
+    ax.set_title("exit fractions from the QSD")

@@ -1,0 +1,68 @@
+"""The escape analysis: λ₁, QSD, committor and exit fractions of a 2-D double well with two exits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fpsolve.cases.commands import run_case
+from fpsolve.cases.schema import parse_case
+from fpsolve.errors import CaseError
+
+
+def case(eps2: float, **extra: object) -> dict:
+    analysis = {"type": "escape", "start_points": [[-1.0, 0.0]], "target": ["xmax"]}
+    return {
+        "problem": {
+            "name": "two_exits",
+            "loss": "x**4/4 - x**2/2 + y**2",
+            "Q": [["1", "0.3"], ["0.3", "0.5"]],
+            "eps2": eps2,
+        },
+        "domain": {"type": "rectangle", "lo": [-2.0, -1.2], "hi": [0.4, 0.6], "cells": [48, 36]},
+        "boundary": {"absorbing": ["xmax", "ymax"]},
+        "discretisation": {"scheme": "eafe"},
+        "analysis": [{**analysis, **extra}],
+    }
+
+
+def test_escape_identities_and_figure(tmp_out: Path) -> None:
+    """ΔL/ε² = 2.5, exits at the saddle side (x = 0.4, barrier 0.25) and at y = 0.6 (barrier 0.36).
+
+    λ₁E_QSD τ = 1 and the exit fractions sum to 1, to solver accuracy.
+    """
+    summary = run_case(parse_case(case(0.1)), tmp_out / "escape", progress=False)
+    assert all(c["passed"] for c in summary["checks"]), summary["checks"]
+    obs = summary["observables"]["escape"]
+    assert obs["rate_source"] == "eigenvalue"
+    assert abs(obs["rate_times_mean_exit_time"] - 1) < 1e-8
+    fractions = obs["exit_fractions"]
+    assert 0.5 < fractions["xmax"] < 1 and 0 < fractions["ymax"] < 0.5  # the saddle side wins
+    # from the minimum the committor to xmax is close to the QSD's fraction (the QSD sits at the minimum)
+    assert obs["start_points"]["committor"][0] == pytest.approx(fractions["xmax"], abs=0.05)
+    assert {"figures/escape.png"} <= set(summary["figures"])
+    names = set(summary["fields"])
+    assert names == {"escape.xdmf"}
+
+
+def test_small_noise_rate_comes_from_the_anchored_exit_time(tmp_out: Path) -> None:
+    """ΔL/ε² = 40: the eigenvalue is beyond double precision; the rate is 1/E_QSD[τ], with no flux check."""
+    data = case(0.25 / 40, eyring_kramers_minimum=[-1.0, 0.0], eyring_kramers_saddle=[0.0, 0.0])
+    data["problem"]["Q"] = [["1", "0"], ["0", "1"]]
+    data["boundary"]["absorbing"] = ["xmax"]
+    data["analysis"][0]["target"] = []
+    data["output"] = {"figures": False}
+    summary = run_case(parse_case(data), tmp_out / "deep", progress=False)
+    obs = summary["observables"]["escape"]
+    assert obs["rate_source"].startswith("1/E_qsd")
+    assert all(c["passed"] for c in summary["checks"])
+    assert not any("λ₁ · E_QSD" in c["name"] for c in summary["checks"])
+    # absorbed at x = 0.4, past the saddle: the Eyring–Kramers rate to O(ε²) + O(h²) (measured 0.974 at
+    # h = 0.05; the y = 0.6 wall is 0.36 above the minimum, 14 more units of ε² than the saddle)
+    assert obs["eyring_kramers"]["rate_over_eyring_kramers"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_target_must_be_an_absorbing_part() -> None:
+    with pytest.raises(CaseError, match="not an absorbing part"):
+        parse_case(case(0.1, target=["ymin"]))
