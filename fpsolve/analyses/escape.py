@@ -39,11 +39,12 @@ from fpsolve.analyses.base import (
     Result,
     check,
     register,
+    slope,
 )
 from fpsolve.discretisation.points import point_values
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import report
-from fpsolve.output.escape_figures import escape_figure
+from fpsolve.output.escape_figures import escape_figure, escape_sweep_figure
 from fpsolve.problem.asymptotics import eyring_kramers
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.solvers.exit_time import ExitTimeSolver
@@ -61,18 +62,32 @@ COMMITTOR_TOL = 1e-8
 class EscapeAnalysis(Analysis):
     """Escape from the domain through its absorbing parts (module docstring).
 
-    ``tolerance`` bounds |λ₁E_ν τ − 1| and |Σ exit fractions − 1| (solver accuracy, default 1e-6).
+    ``tolerance`` bounds |λ₁E_ν τ − 1| and |Σ exit fractions − 1| (solver accuracy, default 1e-6; for
+    λ₁ at least its round-off indicator). ``predicted_slope``/``slope_tolerance``: the expected slope of
+    log E_QSD[τ] against 1/ε² in a ``[sweep]`` over ε² and its relative tolerance (default: the
+    Eyring–Kramers barrier where those keys are given, 5 %).
     """
 
     kind = "escape"
     keys = frozenset(
-        {"type", "start_points", "target", "tolerance", "eyring_kramers_minimum", "eyring_kramers_saddle"}
+        {
+            "type",
+            "start_points",
+            "target",
+            "tolerance",
+            "eyring_kramers_minimum",
+            "eyring_kramers_saddle",
+            "predicted_slope",
+            "slope_tolerance",
+        }
     )
 
     start_points: tuple[tuple[float, ...], ...] = ()
     target: tuple[str, ...] = ()
     tolerance: float = 1e-6
     eyring_kramers: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    predicted_slope: float | None = None
+    slope_tolerance: float = 0.05
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -96,8 +111,9 @@ class EscapeAnalysis(Analysis):
                 f"(absorbing: {list(problem.absorbing)})"
             )
         options: dict[str, Any] = {}
-        if "tolerance" in table:
-            options["tolerance"] = number(table["tolerance"], f"{where}.tolerance", positive=True)
+        for key in ("tolerance", "predicted_slope", "slope_tolerance"):
+            if key in table:
+                options[key] = number(table[key], f"{where}.{key}", positive=True)
         given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
         if len(given) == 1:
             raise CaseError(
@@ -161,6 +177,11 @@ class EscapeAnalysis(Analysis):
         )
         if self.eyring_kramers is not None:
             observables["eyring_kramers"] = self._eyring_kramers(problem, rate)
+        if self.predicted_slope is not None:
+            observables["predicted_slope"] = {
+                "value": self.predicted_slope,
+                "tolerance": self.slope_tolerance,
+            }
         checks = self._checks(disc, qsd, mean_tau, fractions, committor, T)
         return Result(
             {"escape": observables},
@@ -215,11 +236,13 @@ class EscapeAnalysis(Analysis):
     ) -> list[dict[str, Any]]:
         checks = []
         if qsd.resolved:
-            checks.append(check("escape: λ₁ · E_QSD[τ]", qsd.rate * mean_tau, 1.0, self.tolerance))
+            # the eigenvalue carries a relative round-off error of about the indicator (module docstring)
+            tol = max(self.tolerance, qsd.indicator)
+            checks.append(check("escape: λ₁ · E_QSD[τ]", qsd.rate * mean_tau, 1.0, tol))
             flux = disc.comm.allreduce(
                 float(qsd.exit_flux.x.array[: disc.V.dofmap.index_map.size_local].sum()), op=MPI.SUM
             )
-            checks.append(check("escape: exit-location distribution sums to 1", flux, 1.0, self.tolerance))
+            checks.append(check("escape: exit-location distribution sums to 1", flux, 1.0, tol))
         else:
             report(
                 f"escape: the eigenvalue {qsd.rate:.3g} is beyond double precision (indicator "
@@ -246,3 +269,53 @@ class EscapeAnalysis(Analysis):
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
         """``figures/escape.png``: QSD, committor or T, and the exit fractions/locations."""
         return escape_figure(out, summary, f"{title}: escape")
+
+    @classmethod
+    def sweep_fit(cls, summaries: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+        r"""Arrhenius fit of :math:`\log E_{QSD}\tau = -\log\lambda_1` against :math:`1/\varepsilon^2`.
+
+        ``slope`` (least squares), ``slope_smallest_eps`` (the two smallest ε) and, with four runs or
+        more, ``slope_corrected`` from :math:`\log\tau = a/\varepsilon^2 + b + c\,\varepsilon^2` (the
+        O(ε²) correction of the prefactor). The reference slope is the case's ``predicted_slope`` or the
+        Eyring–Kramers barrier ΔV; the check compares the best available fitted slope with it.
+        """
+        runs = sorted((s for s in summaries if "escape" in s["observables"]), key=lambda s: -float(s["eps2"]))
+        if len(runs) < 2:
+            return None
+        eps2 = np.array([float(s["eps2"]) for s in runs])
+        obs = [s["observables"]["escape"] for s in runs]
+        log_tau = np.log([o["mean_exit_time_from_qsd"] for o in obs])
+        fit: dict[str, Any] = {
+            "eps2": eps2.tolist(),
+            "inverse_eps2": (1 / eps2).tolist(),
+            "log_tau": log_tau.tolist(),
+            "slope": slope(1 / eps2, log_tau)[0],
+            "slope_smallest_eps": slope(1 / eps2[-2:], log_tau[-2:])[0],
+        }
+        if len(runs) >= 4:
+            design = np.column_stack([1 / eps2, np.ones_like(eps2), eps2])
+            fit["slope_corrected"], fit["intercept_corrected"], fit["correction"] = (
+                float(c) for c in np.linalg.lstsq(design, log_tau, rcond=None)[0]
+            )
+        reference = obs[-1].get("predicted_slope")
+        ek = obs[-1].get("eyring_kramers")
+        if ek is not None:
+            fit["eyring_kramers_log_prefactor"] = float(np.log(ek["prefactor"]))
+            reference = reference or {"value": ek["barrier"], "tolerance": 0.05}
+        if reference is not None:
+            best = fit.get("slope_corrected", fit["slope_smallest_eps"])
+            fit["predicted_slope"] = reference["value"]
+            fit["checks"] = [
+                check(
+                    "escape sweep: fitted slope of log E_QSD[τ] against 1/ε² / predicted slope",
+                    best / reference["value"],
+                    1.0,
+                    reference["tolerance"],
+                )
+            ]
+        return fit
+
+    @classmethod
+    def sweep_figures(cls, out: Path, fit: Mapping[str, Any], title: str) -> list[Path]:
+        """``figures/sweep_escape.png``: log E_QSD[τ] against 1/ε² with the fits and the prediction."""
+        return [escape_sweep_figure(out / "figures" / "sweep_escape.png", fit, title)]

@@ -83,6 +83,7 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
         result["runs"].append({"values": point, "directory": f"run{k:02d}", "summary": summary})
         result["checks"] += [dict(c, name=f"[{_label(point)}] {c['name']}") for c in summary["checks"]]
     result["fits"] = sweep_fits(result["runs"], result["analyses"])
+    result["checks"] += [c for fit in result["fits"].values() for c in fit.get("checks", [])]
     record = convergence(sizes, [r["summary"] for r in result["runs"]]) if varies_mesh(names) else None
     if record is not None:
         result["convergence"] = record

@@ -18,7 +18,7 @@ from fpsolve.output.density_figures import mesh_triangulation
 from fpsolve.output.fields import read_series
 from fpsolve.output.style import plt_agg, save
 
-__all__ = ["escape_figure"]
+__all__ = ["escape_figure", "escape_sweep_figure"]
 
 #: Lowest decade of the QSD's log colour scale.
 FLOOR = -8.0
@@ -104,3 +104,47 @@ def _fractions(ax: Any, obs: Mapping[str, Any]) -> None:
         lines.append(f"λ₁ / Eyring–Kramers = {ek['rate_over_eyring_kramers']:.4f}")
     ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=9)
     ax.set_title("exit fractions from the QSD")
+
+
+def escape_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:
+    """The FE log E_QSD[τ] against 1/ε² with the fits; the prefactor log E τ − slope/ε² against ε²."""
+    plt = plt_agg()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    x, y = np.asarray(fit["inverse_eps2"]), np.asarray(fit["log_tau"])
+    ax.plot(x, y, "ko", label="FE: log E_QSD[τ] = −log λ₁")
+    grid = np.linspace(x.min(), x.max(), 100)
+    ax.plot(
+        grid,
+        y[-1] + fit["slope"] * (grid - x[-1]),
+        "b-",
+        lw=0.8,
+        label=f"least squares: slope {fit['slope']:.4g}",
+    )
+    if "slope_corrected" in fit:
+        curve = fit["slope_corrected"] * grid + fit["intercept_corrected"] + fit["correction"] / grid
+        ax.plot(grid, curve, "g--", lw=0.8, label=f"a/ε² + b + cε²: slope a = {fit['slope_corrected']:.4g}")
+    slope_ref = fit.get("predicted_slope", fit.get("slope_corrected", fit["slope"]))
+    if "predicted_slope" in fit:
+        ax.plot(
+            grid,
+            y[-1] + slope_ref * (grid - x[-1]),
+            "r:",
+            label=f"predicted slope {slope_ref:.4g} (through the last point)",
+        )
+    ax.set_xlabel("1/ε²")
+    ax.set_ylabel("log E_QSD[τ]")
+    ax.legend(fontsize=8)
+    ax.set_title("Arrhenius plot")
+    eps2 = 1 / x
+    ax2.plot(eps2, y - slope_ref * x, "ko-", label=f"FE: log E τ − {slope_ref:.4g}/ε²")
+    if "eyring_kramers_log_prefactor" in fit:
+        ax2.axhline(
+            fit["eyring_kramers_log_prefactor"], color="r", ls=":", label="Eyring–Kramers log prefactor"
+        )
+    ax2.set_xlabel("ε²")
+    ax2.set_xlim(left=0)
+    ax2.set_ylabel("log prefactor")
+    ax2.legend(fontsize=8)
+    ax2.set_title("prefactor (→ its ε → 0 limit as O(ε²))")
+    fig.suptitle(f"{title}: escape time against the noise")
+    return save(fig, target)
