@@ -37,7 +37,9 @@ from fpsolve.analyses.base import (
     Context,
     FieldSeries,
     Result,
+    Validation,
     check,
+    mc_check,
     register,
     slope,
 )
@@ -45,8 +47,10 @@ from fpsolve.discretisation.points import point_values
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import report
 from fpsolve.output.escape_figures import escape_figure, escape_sweep_figure
+from fpsolve.output.exit_time_figures import exit_validation_figure
 from fpsolve.problem.asymptotics import eyring_kramers
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.sde.montecarlo import EulerMaruyama, exit_times
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.solvers.quasi_stationary import QuasiStationarySolver, qsd_mean_exit_time
 from fpsolve.tables import number, points, vector
@@ -55,6 +59,8 @@ __all__ = ["EscapeAnalysis"]
 
 #: Committor values may leave [0, 1] by this much (round-off of the anchored solve).
 COMMITTOR_TOL = 1e-8
+#: Monte Carlo paths are followed up to this multiple of the FE mean exit time.
+T_MAX_FACTOR = 12.0
 
 
 @register
@@ -65,7 +71,10 @@ class EscapeAnalysis(Analysis):
     ``tolerance`` bounds |λ₁E_ν τ − 1| and |Σ exit fractions − 1| (solver accuracy, default 1e-6; for
     λ₁ at least its round-off indicator). ``predicted_slope``/``slope_tolerance``: the expected slope of
     log E_QSD[τ] against 1/ε² in a ``[sweep]`` over ε² and its relative tolerance (default: the
-    Eyring–Kramers barrier where those keys are given, 5 %).
+    Eyring–Kramers barrier where those keys are given, 5 %); ``predicted_exponent``/``exponent_tolerance``
+    the same for a power law E τ ∝ (ε²)^p; ``positivity_tolerance`` how far below 0 the QSD may dip
+    (relative to its maximum; default round-off: raise it only with a measured reason, e.g. EAFE with a
+    rank-1 Q that is not an M-matrix on the mesh).
     """
 
     kind = "escape"
@@ -79,6 +88,9 @@ class EscapeAnalysis(Analysis):
             "eyring_kramers_saddle",
             "predicted_slope",
             "slope_tolerance",
+            "predicted_exponent",
+            "exponent_tolerance",
+            "positivity_tolerance",
         }
     )
 
@@ -88,6 +100,9 @@ class EscapeAnalysis(Analysis):
     eyring_kramers: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     predicted_slope: float | None = None
     slope_tolerance: float = 0.05
+    predicted_exponent: float | None = None
+    exponent_tolerance: float = 0.02
+    positivity_tolerance: float = POSITIVITY_TOL
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -111,9 +126,17 @@ class EscapeAnalysis(Analysis):
                 f"(absorbing: {list(problem.absorbing)})"
             )
         options: dict[str, Any] = {}
-        for key in ("tolerance", "predicted_slope", "slope_tolerance"):
+        for key in (
+            "tolerance",
+            "predicted_slope",
+            "slope_tolerance",
+            "exponent_tolerance",
+            "positivity_tolerance",
+        ):
             if key in table:
                 options[key] = number(table[key], f"{where}.{key}", positive=True)
+        if "predicted_exponent" in table:
+            options["predicted_exponent"] = number(table["predicted_exponent"], f"{where}.predicted_exponent")
         given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
         if len(given) == 1:
             raise CaseError(
@@ -181,6 +204,11 @@ class EscapeAnalysis(Analysis):
             observables["predicted_slope"] = {
                 "value": self.predicted_slope,
                 "tolerance": self.slope_tolerance,
+            }
+        if self.predicted_exponent is not None:
+            observables["predicted_exponent"] = {
+                "value": self.predicted_exponent,
+                "tolerance": self.exponent_tolerance,
             }
         checks = self._checks(disc, qsd, mean_tau, fractions, committor, T)
         return Result(
@@ -252,7 +280,12 @@ class EscapeAnalysis(Analysis):
         if disc.positive:
             top = disc.maximum(qsd.qsd)
             checks.append(
-                check("escape: min QSD / max QSD", min(disc.minimum(qsd.qsd), 0.0) / top, 0.0, POSITIVITY_TOL)
+                check(
+                    "escape: min QSD / max QSD",
+                    min(disc.minimum(qsd.qsd), 0.0) / top,
+                    0.0,
+                    self.positivity_tolerance,
+                )
             )
             checks.append(
                 check(
@@ -264,6 +297,51 @@ class EscapeAnalysis(Analysis):
             excess = max(-low, high - 1.0, 0.0)
             checks.append(check("escape: committor outside [0, 1] by", excess, 0.0, COMMITTOR_TOL))
         return checks
+
+    def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation | None:
+        """FE T at the start points against Monte Carlo exit times (Δt and Δt/2); None without points."""
+        if not self.start_points:
+            return None
+        disc, settings = ctx.disc, ctx.settings
+        T = ExitTimeSolver(disc, petsc_options=ctx.petsc).solve()
+        starts = np.asarray(self.start_points)
+        fe = point_values(T, starts)
+        dt = settings.dt or 1e-3
+        rows, mc, se = [], [], []
+        for i, (p, t_fe) in enumerate(zip(starts, fe, strict=True)):
+            t_max = T_MAX_FACTOR * max(float(t_fe), 100 * dt)
+            seed = settings.seed + 2 * i
+            fine = exit_times(
+                EulerMaruyama(truth, dt / 2, walls=ctx.walls), p, settings.particles, t_max, seed, disc.comm
+            )
+            coarse = exit_times(
+                EulerMaruyama(truth, dt, walls=ctx.walls), p, settings.particles, t_max, seed + 1, disc.comm
+            )
+            name = f"escape: T({', '.join(f'{c:g}' for c in p)})"
+            row = mc_check(
+                name, t_fe, fine[0], fine[1], coarse[0], settings.particles, dt / 2, settings.sigmas
+            )
+            row["exited_fraction"] = fine[2]
+            rows.append(row)
+            mc.append(fine[0])
+            se.append(fine[1])
+        record = {
+            "analysis": "escape",
+            "start_points": starts.tolist(),
+            "fe_T": fe.tolist(),
+            "mc_T": mc,
+            "mc_T_se": se,
+        }
+        return Validation(rows, record)
+
+    @classmethod
+    def validation_figures(
+        cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
+    ) -> list[Path]:
+        """FE T(x₀) against the Monte Carlo means."""
+        return [
+            exit_validation_figure(out / "figures" / "validation_escape.png", dict(record), title, sigmas)
+        ]
 
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
@@ -277,7 +355,10 @@ class EscapeAnalysis(Analysis):
         ``slope`` (least squares), ``slope_smallest_eps`` (the two smallest ε) and, with four runs or
         more, ``slope_corrected`` from :math:`\log\tau = a/\varepsilon^2 + b + c\,\varepsilon^2` (the
         O(ε²) correction of the prefactor). The reference slope is the case's ``predicted_slope`` or the
-        Eyring–Kramers barrier ΔV; the check compares the best available fitted slope with it.
+        Eyring–Kramers barrier ΔV; the check compares the best available fitted slope with it. For escape
+        that is not activated (a degenerate saddle: a power law :math:`E\tau \propto (\varepsilon^2)^p`)
+        ``exponent`` is the slope of log E_QSD[τ] against log ε², checked at the two smallest ε against
+        ``predicted_exponent`` (absolute ``exponent_tolerance``).
         """
         runs = sorted((s for s in summaries if "escape" in s["observables"]), key=lambda s: -float(s["eps2"]))
         if len(runs) < 2:
@@ -297,6 +378,20 @@ class EscapeAnalysis(Analysis):
             fit["slope_corrected"], fit["intercept_corrected"], fit["correction"] = (
                 float(c) for c in np.linalg.lstsq(design, log_tau, rcond=None)[0]
             )
+        fit["exponent"] = slope(np.log(eps2), log_tau)[0]
+        fit["exponent_smallest_eps"] = slope(np.log(eps2[-2:]), log_tau[-2:])[0]
+        fit["checks"] = []
+        power = obs[-1].get("predicted_exponent")
+        if power is not None:
+            fit["predicted_exponent"] = power["value"]
+            fit["checks"].append(
+                check(
+                    "escape sweep: exponent p of E_QSD[τ] ∝ (ε²)^p at the two smallest ε",
+                    fit["exponent_smallest_eps"],
+                    power["value"],
+                    power["tolerance"],
+                )
+            )
         reference = obs[-1].get("predicted_slope")
         ek = obs[-1].get("eyring_kramers")
         if ek is not None:
@@ -305,14 +400,14 @@ class EscapeAnalysis(Analysis):
         if reference is not None:
             best = fit.get("slope_corrected", fit["slope_smallest_eps"])
             fit["predicted_slope"] = reference["value"]
-            fit["checks"] = [
+            fit["checks"].append(
                 check(
                     "escape sweep: fitted slope of log E_QSD[τ] against 1/ε² / predicted slope",
                     best / reference["value"],
                     1.0,
                     reference["tolerance"],
                 )
-            ]
+            )
         return fit
 
     @classmethod

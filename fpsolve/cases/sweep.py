@@ -96,7 +96,10 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
     log_checks(result["checks"])
     for kind, fit in result["fits"].items():
         slopes = {
-            k: v for k, v in fit.items() if k.startswith("slope") or k in ("barrier", "predicted_slope")
+            k: v
+            for k, v in fit.items()
+            if k.startswith(("slope", "exponent"))
+            or k in ("barrier", "predicted_slope", "predicted_exponent")
         }
         log.info(f"sweep fit ({kind}): {slopes}")
     if record is not None:
