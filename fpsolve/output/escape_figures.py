@@ -40,13 +40,12 @@ def escape_figure(out: Path, summary: Mapping[str, Any], title: str) -> list[Pat
     )
     axes = axes[0]
     nu = np.asarray(grid.point_data["qsd"])
-    with np.errstate(divide="ignore"):
-        log_nu = np.clip(np.log10(np.clip(nu, 0, None) / nu.max()), FLOOR, 0)
+    log_nu = _log_floor(nu) - np.log10(nu.max())
     second, label = (
         (np.asarray(grid.point_data["committor"]), "committor u(x) = P_x(exit through the target)")
         if "committor" in grid.point_data
         else (
-            np.log10(np.clip(np.asarray(grid.point_data["T_escape"]), 1e-300, None)),
+            _log_floor(np.asarray(grid.point_data["T_escape"])),
             "log10 T(x) = log10 E_x τ",
         )
     )
@@ -84,6 +83,13 @@ def escape_figure(out: Path, summary: Mapping[str, Any], title: str) -> list[Pat
     _fractions(axes[-1], obs)
     fig.suptitle(title)
     return [save(fig, out / "figures" / "escape.png")]
+
+
+def _log_floor(values: np.ndarray) -> np.ndarray:
+    """log10 of ``values`` clipped to [max + FLOOR, max] (zeros on absorbing nodes, round-off below 0)."""
+    top = float(values.max())
+    with np.errstate(divide="ignore"):
+        return np.clip(np.log10(np.clip(values, 0, None)), np.log10(top) + FLOOR, np.log10(top))
 
 
 def _fractions(ax: Any, obs: Mapping[str, Any]) -> None:
