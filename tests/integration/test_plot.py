@@ -22,6 +22,8 @@ SMALL: dict[str, dict[str, Any]] = {
     "ou_transient_rank1": {"domain.cells": [24, 24], "analysis": None},  # transient
     "exit_time_degenerate": {"domain.h": 0.1},  # exit_time
     "mass_concentration": {"domain.h": 0.1},  # mass_concentration, a [sweep] of three runs
+    "escape_noise_isotropic": {"domain.cells": [24, 20]},  # escape, a [sweep] (two runs kept)
+    "relaxation_ou_2d": {"domain.cells": [23, 15]},  # relaxation
 }
 
 
@@ -35,6 +37,8 @@ def _small(name: str) -> dict[str, Any]:
         small["analysis"][0].update(t_end=0.25, output_times=[0.25], method="beuler", dt=0.01)
     if name == "mass_concentration":
         small["analysis"][0].update(t_end=0.5, n_times=6)
+    if name == "relaxation_ou_2d":
+        small["analysis"][0].update(t_end=2.0, n_times=11)
     return small
 
 

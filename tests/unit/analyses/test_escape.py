@@ -92,7 +92,7 @@ def test_sweep_fits_the_arrhenius_slope_and_checks_it(tmp_out: Path) -> None:
 
 
 def test_power_law_escape_from_a_degenerate_saddle(tmp_out: Path) -> None:
-    """dX = −X² dt + √(2ε²) dW from (−1, 1): x = ε^{2/3}s gives E τ ∝ (ε²)^{−1/3} (not Arrhenius).
+    """The cubic drift −X² from (−1, 1): x = ε^{2/3}s gives E τ ∝ (ε²)^{−1/3} (not Arrhenius).
 
     Measured exponent at the two smallest ε² (1e-3, 1e-4; 2000 cells): −0.333338; checked by the sweep at
     the default absolute tolerance 0.02.
