@@ -42,11 +42,13 @@ from fpsolve.analyses.base import (
     register,
     slope,
 )
+from fpsolve.analyses.histograms import exit_time_edges, exit_time_record
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal, point_values
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import report
 from fpsolve.output.exit_time_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
+from fpsolve.output.validation_figures import exit_histogram_figure
 from fpsolve.problem.asymptotics import eyring_kramers
 from fpsolve.problem.bounds import (
     best_direction,
@@ -59,7 +61,7 @@ from fpsolve.problem.bounds import (
 )
 from fpsolve.problem.domain import Sphere
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
-from fpsolve.sde.montecarlo import EulerMaruyama, exit_times
+from fpsolve.sde.montecarlo import EulerMaruyama, exit_time_histogram, exit_times
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.tables import number, points, vector
 
@@ -322,19 +324,26 @@ class ExitTimeAnalysis(Analysis):
         return Result({"exit_time": observables}, checks, fields, figure_data=figure_data)
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
-        """FE T at the start points vs Monte Carlo exit times (Δt and Δt/2)."""
+        """FE T at the start points vs Monte Carlo exit times (Δt and Δt/2); histograms of the MC τ."""
         disc, settings = ctx.disc, ctx.settings
         T, sd, _ = solve_exit_time(ctx)
         starts = np.asarray(self.start_points)
         fe = point_values(T, starts)
         fe_sd = point_values(sd, starts)
         dt = settings.dt or 1e-3
-        rows, mc, se, exited = [], [], [], []
+        rows, mc, se, exited, histograms = [], [], [], [], []
         for i, (p, t_fe) in enumerate(zip(starts, fe, strict=True)):
             t_max = T_MAX_FACTOR * max(float(t_fe), 100 * dt)
             seed = settings.seed + 2 * i
-            fine = exit_times(
-                EulerMaruyama(truth, dt / 2, walls=ctx.walls), p, settings.particles, t_max, seed, disc.comm
+            edges = exit_time_edges(float(t_fe), float(fe_sd[i]), dt)
+            fine = exit_time_histogram(
+                EulerMaruyama(truth, dt / 2, walls=ctx.walls),
+                p,
+                settings.particles,
+                t_max,
+                edges,
+                seed,
+                disc.comm,
             )
             coarse = exit_times(
                 EulerMaruyama(truth, dt, walls=ctx.walls), p, settings.particles, t_max, seed + 1, disc.comm
@@ -348,6 +357,9 @@ class ExitTimeAnalysis(Analysis):
             mc.append(fine[0])
             se.append(fine[1])
             exited.append(fine[2])
+            histograms.append(
+                exit_time_record(p, edges, fine[3], settings.particles, fine[0], t_fe, fe_sd[i])
+            )
         record = {
             "analysis": "exit_time",
             "start_points": starts.tolist(),
@@ -358,6 +370,7 @@ class ExitTimeAnalysis(Analysis):
             # sd(τ): FE from the second moment (𝓛T₂ = −2T); MC sample sd = s.e.·√n (recorded, not checked)
             "fe_sd_tau": fe_sd.tolist(),
             "mc_sd_tau": [float(s * np.sqrt(settings.particles)) for s in se],
+            "histograms": histograms,
         }
         return Validation(rows, record)
 
@@ -409,9 +422,13 @@ class ExitTimeAnalysis(Analysis):
     def validation_figures(
         cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
     ) -> list[Path]:
-        """FE T(x₀) against the Monte Carlo means."""
+        """FE T(x₀) against the Monte Carlo means; histograms of the MC exit times with the FE moments."""
         target = out / "figures" / "validation_exit_time.png"
-        return [exit_validation_figure(target, dict(record), title, sigmas)]
+        made = [exit_validation_figure(target, dict(record), title, sigmas)]
+        if "histograms" in record:
+            target = out / "figures" / "validation_exit_time_histograms.png"
+            made.append(exit_histogram_figure(record["histograms"], target, title))
+        return made
 
 
 def barrier(problem: FokkerPlanckProblem, nodes: np.ndarray, centre: np.ndarray, disc: Discretisation) -> Any:

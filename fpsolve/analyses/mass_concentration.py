@@ -56,6 +56,7 @@ from fpsolve.analyses.base import (
     slope,
 )
 from fpsolve.analyses.exit_time import ball
+from fpsolve.analyses.histograms import Histogram, compare, pick_times, radial
 from fpsolve.analyses.transient import initial_density, parse_time_stepping
 from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
@@ -67,6 +68,7 @@ from fpsolve.output.concentration_figures import (
     concentration_sweep_figure,
     concentration_validation_figure,
 )
+from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.montecarlo import EulerMaruyama, initial_sampler, simulate_moments
@@ -376,12 +378,22 @@ class MassConcentrationAnalysis(Analysis):
         """FE m(t) vs the Monte Carlo fraction of paths in the ball, with Δt and Δt/2.
 
         The standard error of a fraction is floored at 1/n: with all paths inside (or outside) the
-        sample variance is 0, while the resolution of n paths is 1/n.
+        sample variance is 0, while the resolution of n paths is 1/n. At up to three times after t0
+        the histogram of |X − x*| is compared with the FE probabilities of the same radial bins.
         """
         a, settings, disc = self, ctx.settings, ctx.disc
-        t, m, _, _, _ = fe_ball_masses(ctx, a)
         c = np.asarray(a.center)
+        picks = set(pick_times(a.times()[1:]))
+        hists: list[Histogram] = []
+
+        def on_time(s: float, rho: Any) -> None:
+            if s in picks:
+                hists.append(radial(s, rho, c, "|X - x*|"))
+
+        t, m, _, _, _ = fe_ball_masses(ctx, a, on_time)
         funcs = [_indicator(c, a.radius(s)) for s in t]
+        for h in hists:
+            funcs += h.indicators()
         dt = settings.dt or a.dt
         sample = initial_sampler(truth)
         args = (sample, settings.particles, list(t))
@@ -410,12 +422,30 @@ class MassConcentrationAnalysis(Analysis):
             )
             mc.append(float(f.f_mean[i]))
             se.append(f_se)
+        histograms, offset = [], len(t)
+        for h in hists:
+            f, g = fine[list(t).index(h.t)], coarse[list(t).index(h.t)]
+            sl = slice(offset, offset + len(h.fe))
+            offset += len(h.fe)
+            hist, checks = compare(
+                f"mass concentration t={h.t:.4g}",
+                h,
+                f.f_mean[sl],
+                f.f_se[sl],
+                g.f_mean[sl],
+                settings.particles,
+                dt / 2,
+                settings.sigmas,
+            )
+            histograms.append(hist)
+            rows += checks
         record = {
             "analysis": "mass_concentration",
             "t": t.tolist(),
             "fe_m": m.tolist(),
             "mc_m": mc,
             "mc_m_se": se,
+            "histograms": histograms,
         }
         return Validation(rows, record)
 
@@ -464,9 +494,16 @@ class MassConcentrationAnalysis(Analysis):
     def validation_figures(
         cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
     ) -> list[Path]:
-        """FE m(t) against the Monte Carlo fraction in the ball."""
+        """FE m(t) against the Monte Carlo fraction in the ball; radial histograms against the FE bins."""
         target = out / "figures" / "validation_mass_concentration.png"
-        return [concentration_validation_figure(target, dict(record), title, sigmas)]
+        made = [concentration_validation_figure(target, dict(record), title, sigmas)]
+        if record.get("histograms"):
+            target = out / "figures" / "validation_mass_concentration_histograms.png"
+            caption = "distance |X − x*| from the ball's centre: FE probability of each radial bin"
+            made.append(
+                histogram_figure(record["histograms"], target, f"{title}: mass concentration", caption)
+            )
+        return made
 
 
 def _indicator(c: np.ndarray, r: float) -> Any:

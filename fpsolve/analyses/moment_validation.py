@@ -6,10 +6,13 @@ with Euler–Maruyama ensembles of the same symbolic problem (:mod:`fpsolve.sde.
 and Δt/2 (:func:`fpsolve.analyses.base.mc_check`). For stationary analyses the circulation of the
 current :math:`\int J\cdot w` for rotations ``w`` about the mean (:func:`rotation_fields`) is compared
 with the Stratonovich time average of the paths over ``validate.t_average`` after ``t_stationary``.
+At the ``histogram_times`` of :class:`FrameRecorder` the marginal histogram of each coordinate is
+compared bin by bin (:mod:`fpsolve.analyses.histograms`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,7 @@ import sympy as sp
 import ufl
 
 from fpsolve.analyses.base import Context, ValidateSettings, Validation, mc_check
+from fpsolve.analyses.histograms import Histogram, compare, marginals, mesh_box
 from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.symbolic import to_ufl
@@ -53,13 +57,21 @@ def histogram_centres(lo: float, hi: float, bins: int) -> np.ndarray:
 
 
 class FrameRecorder:
-    """FE moments and test-function integrals of ρ at the times it is shown (:meth:`record`)."""
+    """FE moments and test-function integrals of ρ at the times it is shown (:meth:`record`).
 
-    def __init__(self, disc: Discretisation, settings: ValidateSettings) -> None:
+    At ``histogram_times`` also the FE marginal histograms (:attr:`histograms`).
+    """
+
+    def __init__(
+        self, disc: Discretisation, settings: ValidateSettings, histogram_times: Collection[float] = ()
+    ) -> None:
         self.disc = disc
         self.observables = list(settings.observables)
         self.extra = [e for _, e in sgd_kernels(settings)]
         self.frames: dict[float, tuple[np.ndarray, np.ndarray, list[sp.Expr], np.ndarray, np.ndarray]] = {}
+        self.histogram_times = set(histogram_times)
+        self.histograms: list[Histogram] = []
+        self._box = mesh_box(disc.msh) if self.histogram_times else None
 
     def record(self, t: float, rho: Any) -> None:
         """Store FE moments and integrals of ρ against test functions + observables and SGD kernels.
@@ -76,17 +88,26 @@ class FrameRecorder:
             return np.array([integral(rho * to_ufl(b, x, problem.coords), disc.msh) for b in exprs])
 
         self.frames[t] = (mean, cov, bumps, ints(bumps), ints(self.extra))
+        if t in self.histogram_times:
+            self.histograms += marginals(t, rho, mean, cov, self._box)
 
 
 def compare_with_paths(
     ctx: Context, truth: FokkerPlanckProblem, label: str, fe: FrameRecorder, dt: float, extra_checks: list
 ) -> Validation:
-    """Monte Carlo of ``truth`` with Δt and Δt/2 from its initial density, against the recorded frames."""
+    """Monte Carlo of ``truth`` with Δt and Δt/2 from its initial density, against the recorded frames.
+
+    The record's ``frames`` are one entry per time, then one of the marginal histograms (without
+    ``fe_mean``: ``fpsolve validate`` draws it with the analysis' ``validation_figures``).
+    """
     settings, comm = ctx.settings, ctx.disc.comm
     sample = initial_sampler(truth)
     frames = fe.frames
     times = list(frames)
     funcs = [truth.numpy_function(b) for t in times for b in frames[t][2]]
+    first_bin = len(funcs)
+    for h in fe.histograms:
+        funcs += h.indicators()
     args = (settings.particles, times)
     coarse = simulate_moments(
         EulerMaruyama(truth, dt, walls=ctx.walls), sample, *args, settings.seed, comm, funcs
@@ -121,6 +142,25 @@ def compare_with_paths(
                 "mc_integrals_se": mc.f_se[sl].tolist(),
             }
         )
+    histograms, offset = [], first_bin
+    for h in fe.histograms:
+        mc, mc2 = fine[times.index(h.t)], coarse[times.index(h.t)]
+        sl = slice(offset, offset + len(h.fe))
+        offset += len(h.fe)
+        record, rows = compare(
+            f"{label} t={h.t:g}",
+            h,
+            mc.f_mean[sl],
+            mc.f_se[sl],
+            mc2.f_mean[sl],
+            settings.particles,
+            dt / 2,
+            settings.sigmas,
+        )
+        histograms.append(record)
+        checks += rows
+    if histograms:
+        records.append({"analysis": label, "histograms": histograms})
     fe_extra = {t: v[4] for t, v in frames.items()}
     return Validation(checks, {"analysis": label, "frames": records}, fe_extra, dt)
 

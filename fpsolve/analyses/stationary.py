@@ -37,6 +37,7 @@ from fpsolve.discretisation.functionals import error_L2, moments
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import ProblemError
 from fpsolve.output.density_figures import density_figure
+from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import (
     linear_drift,
     ou_stationary_covariance,
@@ -132,12 +133,12 @@ class StationaryAnalysis(Analysis):
         return checks
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
-        """Moments at ``validate.t_stationary`` and circulation of J against Monte Carlo."""
+        """Moments and marginal histograms at ``validate.t_stationary``, circulation of J, vs Monte Carlo."""
         settings = ctx.settings
         if settings.t_stationary is None:
             raise ProblemError("validate: set validate.t_stationary for a stationary analysis")
         rho_inf = ctx.stationary.rho
-        fe = FrameRecorder(ctx.disc, settings)
+        fe = FrameRecorder(ctx.disc, settings, histogram_times=(settings.t_stationary,))
         fe.record(settings.t_stationary, rho_inf)
         dt = settings.dt or 1e-3
         centre = fe.frames[settings.t_stationary][0]
@@ -148,3 +149,12 @@ class StationaryAnalysis(Analysis):
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
         """``figures/stationary_density.png``: ρ∞ with streamlines of J∞ (rank 0)."""
         return density_figure(out, "stationary", f"{title}: stationary", summary)
+
+    @classmethod
+    def validation_figures(
+        cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
+    ) -> list[Path]:
+        """``figures/validation_stationary_histograms.png``: MC marginals against the FE bins."""
+        target = out / "figures" / "validation_stationary_histograms.png"
+        caption = "marginal of each coordinate at t_stationary: FE probability of each bin"
+        return [histogram_figure(record["histograms"], target, f"{title}: stationary", caption)]

@@ -32,12 +32,14 @@ from fpsolve.analyses.base import (
     register,
 )
 from fpsolve.analyses.current_fields import current_scales
+from fpsolve.analyses.histograms import pick_times
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
 from fpsolve.discretisation.functionals import moments
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import progress_bar
 from fpsolve.output.density_figures import density_figure, observables_figure
+from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.solvers.transient import TransientSolver
@@ -194,11 +196,11 @@ class TransientAnalysis(Analysis):
         ]
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
-        """Moments and test-function integrals at the output times against Monte Carlo."""
+        """Moments and test-function integrals at the output times (histograms at three) vs Monte Carlo."""
         disc = ctx.disc
         rho = initial_density(disc)
         solver = TransientSolver(disc, self.dt, self.method, petsc_options=ctx.petsc)
-        fe = FrameRecorder(disc, ctx.settings)
+        fe = FrameRecorder(disc, ctx.settings, histogram_times=pick_times(self.output_times))
         for t in solver.run(rho, self.output_times):
             fe.record(t, rho)
         return compare_with_paths(ctx, truth, "transient", fe, ctx.settings.dt or self.dt, [])
@@ -209,6 +211,15 @@ class TransientAnalysis(Analysis):
         return density_figure(out, "transient", f"{title}: transient", summary) + observables_figure(
             out, title
         )
+
+    @classmethod
+    def validation_figures(
+        cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
+    ) -> list[Path]:
+        """``figures/validation_transient_histograms.png``: MC marginals against the FE bins."""
+        target = out / "figures" / "validation_transient_histograms.png"
+        caption = "marginal of each coordinate at up to three output times: FE probability of each bin"
+        return [histogram_figure(record["histograms"], target, f"{title}: transient", caption)]
 
 
 def _row(t: float, disc: Discretisation, rho: Any, dim: int) -> dict[str, float]:

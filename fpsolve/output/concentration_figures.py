@@ -15,18 +15,21 @@ __all__ = ["concentration_figure", "concentration_sweep_figure", "concentration_
 def concentration_figure(
     target: Path, record: dict, snapshots: list[tuple[float, np.ndarray, np.ndarray]], title: str
 ) -> Path:
-    """Density snapshots with the shrinking ball, and m(t), β(t) (FE, exact when given)."""
+    """Density snapshots (one colour scale) with the shrinking ball, and m(t), β(t) (FE, exact if given)."""
     plt = plt_agg()
     n = len(snapshots)
-    fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1) + 1, 4.4), squeeze=False, layout="constrained")
     axes = axes[0]
     centre = np.asarray(record["center"])
+    top = max(max(float(rho.max()) for _, _, rho in snapshots), 1e-300)
+    levels = np.linspace(0.0, top, 31)  # from 0: round-off below 0 would leave holes
+    filled = None
     for ax, (t, coords, rho) in zip(axes[:n], snapshots, strict=True):
         r = record["R0"] * np.exp(-record["lambda"] * max(t - record["t0"], 0.0) / 2)
         if coords.shape[1] == 2:
-            top = max(float(rho.max()), 1e-300)  # levels from 0: round-off below 0 would leave holes
-            levels = np.linspace(0.0, top, 31)
-            ax.tricontourf(coords[:, 0], coords[:, 1], np.clip(rho, 0.0, top), levels=levels, cmap="viridis")
+            filled = ax.tricontourf(
+                coords[:, 0], coords[:, 1], np.clip(rho, 0.0, top), levels=levels, cmap="viridis"
+            )
             th = np.linspace(0, 2 * np.pi, 200)
             ax.plot(centre[0] + r * np.cos(th), centre[1] + r * np.sin(th), "w-", lw=1.5)
             ax.set_aspect("equal")
@@ -34,7 +37,13 @@ def concentration_figure(
             order = np.argsort(coords[:, 0])
             ax.plot(coords[order, 0], rho[order])
             ax.axvspan(centre[0] - r, centre[0] + r, alpha=0.2)
+            ax.set_ylim(0.0, 1.05 * top)
         ax.set_title(f"ρ(t = {t:.3g}), ball radius {r:.3g}")
+    if filled is not None:
+        ticks = np.linspace(0.0, top, 6)
+        fig.colorbar(
+            filled, ax=list(axes[:n]), shrink=0.85, ticks=ticks, format="%.3g", label="ρ(t, x), all snapshots"
+        )
     ax = axes[-1]
     t = np.asarray(record["t"])
     ax.plot(t, record["beta_fe"], "k-", label="β(t) FE")

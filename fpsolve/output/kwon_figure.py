@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fpsolve.output.style import plt_agg, save
+
 __all__ = ["kwon_figure"]
 
 
@@ -23,11 +25,7 @@ def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
     gx, gy, r, j = data["gx"], data["gy"], data["rho"], data["j"]
     lo, hi, path, eps2 = data["lo"], data["hi"], data["path"], float(data["eps2"])
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = plt_agg()
     rmax = np.nanmax(r)
     seen = r > 1e-6 * rmax
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -41,15 +39,18 @@ def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
     ax = axes[0]
     if "loss" in data:
         phi = data["loss"] - data["loss"].min()
-        ax.contourf(gx, gy, phi, levels=20, cmap="viridis")
+        filled = ax.contourf(gx, gy, phi, levels=20, cmap="viridis")
+        fig.colorbar(filled, ax=ax, shrink=0.85, label=r"$\Phi - \min\Phi$")
         ax.set_title(r"original loss $\Phi = L$ and an SGD (Euler–Maruyama) path")
         other, other_name = phi, r"$\Phi - \min\Phi$"
     else:
-        ax.contourf(gx, gy, np.where(seen, r, np.nan), levels=20, cmap="viridis")
+        filled = ax.contourf(gx, gy, np.where(seen, r, np.nan), levels=20, cmap="viridis")
+        fig.colorbar(filled, ax=ax, shrink=0.85, label=r"$\rho_h$")
         ax.set_title(r"stationary density $\rho_h$ and an Euler–Maruyama path")
         other, other_name = quad, r"fitted quadratic $(x-\mu)^T U (x-\mu)/2$"
     ax = axes[1]
-    ax.contourf(gx, gy, np.where(seen, psi, np.nan), levels=20, cmap="magma_r")
+    filled = ax.contourf(gx, gy, np.where(seen, psi, np.nan), levels=20, cmap="magma_r")
+    fig.colorbar(filled, ax=ax, shrink=0.85, label=r"$\Psi_h$")
     ax.contour(gx, gy, quad, levels=levels, colors="k", linestyles="dashed", linewidths=0.6)
     ax.streamplot(gx, gy, u, v, color="white", density=1.1, linewidth=0.7, arrowsize=0.9)
     ax.set_title(
@@ -71,8 +72,4 @@ def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
     ax.legend()
     ax.set_title(r"$\Psi_h$ against " + other_name)
     fig.suptitle(f"{title}: broken detailed balance (Kwon decomposition from the FE solution)")
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    return save(fig, target)

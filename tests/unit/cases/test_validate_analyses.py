@@ -39,6 +39,10 @@ def test_exit_time_validation_passes(tmp_out: Path) -> None:
     # FE T(0) = 1.7289 at h = 0.1 (1.7276 at h = 0.0125); MC with 4e4 paths: 1.732 ± 0.008
     assert abs(row["value"] - 1.73) < 0.01
     assert row["exited_fraction"] == 1.0 and row["mc_standard_error"] < 0.04  # sd(τ) ≈ 1.4
+    (hist,) = result["series"][0]["histograms"]
+    p = np.asarray(hist["mc"])  # fractions of the paths per bin; the rest exited later
+    assert abs(p.sum() + hist["beyond"] - 1) < 1e-12 and hist["beyond"] < 0.02
+    assert hist["fe_T"] == row["value"] and hist["mc_T"] == row["reference"]
 
 
 def test_exit_time_validation_rejects_a_wrong_eps2(tmp_out: Path) -> None:
@@ -57,7 +61,8 @@ def test_mass_concentration_validation_passes(tmp_out: Path) -> None:
     data["analysis"][0].update(t_end=2.5, dt=0.02, n_times=6)
     result = validate_case(parse_case(data), tmp_out / "conc")
     assert result["passed"], [c for c in result["checks"] if not c["passed"]]
-    assert len(result["checks"]) == 6
+    # m(t) at six times; at three of them the radial histogram: its worst bin and χ²
+    assert len(result["checks"]) == 6 + 3 * 2
     (series,) = result["series"]
     # the ball empties as it shrinks to the ε-wide law: the deficit passes 0.1 near t ≈ 2.09 (exact OU)
     assert series["fe_m"][0] > 0.999 and series["fe_m"][-1] < 0.85
