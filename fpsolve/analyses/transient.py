@@ -42,6 +42,7 @@ from fpsolve.output.density_figures import density_figure, observables_figure
 from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.sde.montecarlo import gaussian_parameters
 from fpsolve.solvers.transient import TransientSolver
 from fpsolve.tables import number, vector
 
@@ -171,7 +172,8 @@ class TransientAnalysis(Analysis):
                 check("transient: min over steps of min rho / max rho", min(worst, 0.0), 0.0, POSITIVITY_TOL)
             )
         fields = [FieldSeries("rho_transient", frames), FieldSeries("J_transient", currents)]
-        return Result({"transient": observables}, checks, fields, rows)
+        exact = _exact_gaussians(problem, reference, [t for t, _ in frames])
+        return Result({"transient": observables}, checks, fields, rows, exact)
 
     def _ou_checks(
         self, t: float, reference: tuple, rho: Any, disc: Discretisation, m0: Any, s0: Any
@@ -220,6 +222,25 @@ class TransientAnalysis(Analysis):
         target = out / "figures" / "validation_transient_histograms.png"
         caption = "marginal of each coordinate at up to three output times: FE probability of each bin"
         return [histogram_figure(record["histograms"], target, f"{title}: transient", caption)]
+
+
+def _exact_gaussians(problem: FokkerPlanckProblem, reference: tuple | None, times: list[float]) -> dict:
+    r"""Mean and covariance of the exact ρ(t) (figure overlay): OU from a Gaussian initial density.
+
+    Then ρ(t) = N(m(t), S(t)) with :math:`m' = -A(m-\mu)`, :math:`S' = -AS - SA^T + 2K`; otherwise
+    there is no closed form and nothing is returned.
+    """
+    if reference is None:
+        return {}
+    try:
+        m0, s0 = gaussian_parameters(problem.initial, problem)
+    except ProblemError:
+        return {}
+    A, mu, K = reference
+    return {
+        "exact_mean": np.array([ou_mean(A, mu, m0, t) for t in times]),
+        "exact_cov": np.array([ou_covariance(A, K, s0, t) for t in times]),
+    }
 
 
 def _row(t: float, disc: Discretisation, rho: Any, dim: int) -> dict[str, float]:

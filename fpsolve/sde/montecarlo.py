@@ -485,11 +485,11 @@ def initial_sampler(problem: FokkerPlanckProblem) -> Any:
     expr = problem.initial
     if expr is None:
         raise ProblemError("validate needs an [initial] density to start the Monte Carlo paths")
-    mean, cov = _gaussian_parameters(expr, problem)
+    mean, cov = gaussian_parameters(expr, problem)
     return lambda rng, m: rng.multivariate_normal(mean, cov, m)
 
 
-def _gaussian_parameters(expr: sp.Expr, problem: FokkerPlanckProblem) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_parameters(expr: sp.Expr, problem: FokkerPlanckProblem) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of ``expr`` if it is ``c·exp(quadratic)`` (the Gaussian/point initial types)."""
     xs = problem.coords
     log_rho = sp.expand(sp.expand_log(sp.log(expr), force=True))
