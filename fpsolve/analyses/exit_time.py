@@ -47,7 +47,9 @@ from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal, point_values
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import report
+from fpsolve.output.density_figures import mesh_triangulation
 from fpsolve.output.exit_time_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
+from fpsolve.output.fields import read_series
 from fpsolve.output.validation_figures import exit_histogram_figure
 from fpsolve.problem.asymptotics import eyring_kramers
 from fpsolve.problem.bounds import (
@@ -309,13 +311,8 @@ class ExitTimeAnalysis(Analysis):
         figure_data: dict[str, np.ndarray] = {}
         if ctx.figures:
             profile = _profiles(T, lower, upper, a, upper_c.direction, theory)
-            if ratios is not None:
-                coords, (t_all, l_all, u_all) = ratios
+            if comm.rank == 0:  # the maps are drawn from exit_time.xdmf
                 figure_data = {
-                    "coords": coords,
-                    "T": t_all,
-                    "lower": l_all,
-                    "upper": u_all,
                     "start_points": starts,
                     "eps2": np.array(eps2),
                     **{f"profile_{k}": np.asarray(v) for k, v in profile.items()},
@@ -376,15 +373,22 @@ class ExitTimeAnalysis(Analysis):
 
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
-        """``figures/exit_time.png`` from ``exit_time_figure.npz``."""
+        """``figures/exit_time.png``: maps from ``exit_time.xdmf``, the chord from the figure data."""
         data = out / "exit_time_figure.npz"
         if not data.is_file():
             return []
+        names = list(summary.get("coordinates", [])) or ["x", "y", "z"]
+        maps = None
+        if len(names) == 2 and (out / "exit_time.xdmf").is_file():
+            ((_, grid),) = read_series(out / "exit_time.xdmf")
+            fields = [np.asarray(grid.point_data[k]) for k in ("T_exit", "T_lower_bound", "T_upper_bound")]
+            maps = (mesh_triangulation(grid), *fields)
         with np.load(data) as f:
-            nodal = (f["coords"], [f["T"], f["lower"], f["upper"]])
             profile = {k[len("profile_") :]: f[k] for k in f.files if k.startswith("profile_")}
             target = out / "figures" / "exit_time.png"
-            return [exit_time_figure(target, nodal, profile, f["start_points"], title, float(f["eps2"]))]
+            return [
+                exit_time_figure(target, maps, profile, f["start_points"], title, float(f["eps2"]), names)
+            ]
 
     @classmethod
     def sweep_fit(cls, summaries: list[Mapping[str, Any]]) -> dict[str, Any] | None:

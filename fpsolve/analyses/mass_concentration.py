@@ -60,7 +60,6 @@ from fpsolve.analyses.histograms import Histogram, compare, pick_times, radial
 from fpsolve.analyses.transient import initial_density, parse_time_stepping
 from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.discretisation.points import gather_nodal
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import progress_bar
 from fpsolve.output.concentration_figures import (
@@ -68,6 +67,8 @@ from fpsolve.output.concentration_figures import (
     concentration_sweep_figure,
     concentration_validation_figure,
 )
+from fpsolve.output.density_figures import mesh_triangulation
+from fpsolve.output.fields import read_series
 from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
@@ -290,18 +291,10 @@ class MassConcentrationAnalysis(Analysis):
         times = np.array(a.times())
         picks = {float(times[i]) for i in np.linspace(0, len(times) - 1, a.snapshots).round().astype(int)}
         frames: list[tuple[float, Any]] = []
-        snapshots: dict[str, np.ndarray] = {}
 
         def on_time(t: float, rho: Any) -> None:
-            if float(t) not in picks:
-                return
-            frames.append((t, rho.copy()))
-            nodal = gather_nodal([rho])
-            if nodal is not None:
-                k = len(frames) - 1
-                snapshots.update(
-                    {f"t_{k}": np.array(float(t)), f"coords_{k}": nodal[0], f"rho_{k}": nodal[1][0]}
-                )
+            if float(t) in picks:
+                frames.append((t, rho.copy()))
 
         t, m, _, solver, (mean0, cov0) = fe_ball_masses(ctx, a, on_time)
         for _, f in frames:
@@ -372,7 +365,7 @@ class MassConcentrationAnalysis(Analysis):
                 )
             )
         fields = [FieldSeries("rho_concentration", frames)] if frames else []
-        return Result({"mass_concentration": record}, checks, fields, figure_data=snapshots)
+        return Result({"mass_concentration": record}, checks, fields)
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
         """FE m(t) vs the Monte Carlo fraction of paths in the ball, with Δt and Δt/2.
@@ -451,16 +444,19 @@ class MassConcentrationAnalysis(Analysis):
 
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
-        """``figures/mass_concentration.png``: snapshots with the ball, and β(t)."""
-        data = out / "mass_concentration_figure.npz"
+        """``figures/mass_concentration.png``: snapshots (``mass_concentration.xdmf``), the ball, β(t)."""
+        data = out / "mass_concentration.xdmf"
         record = summary["observables"].get("mass_concentration")
         if not data.is_file() or record is None:
             return []
-        with np.load(data) as f:
-            n = sum(1 for k in f.files if k.startswith("t_"))
-            snapshots = [(float(f[f"t_{k}"]), f[f"coords_{k}"], f[f"rho_{k}"]) for k in range(n)]
+        frames = [(t, g) for t, g in read_series(data) if "rho_concentration" in g.point_data]
+        snapshots = [
+            (t, np.asarray(g.points), np.asarray(g.point_data["rho_concentration"])) for t, g in frames
+        ]
+        tri = mesh_triangulation(frames[0][1]) if len(summary.get("coordinates", [])) == 2 else None
+        names = list(summary.get("coordinates", [])) or ["x", "y"]
         target = out / "figures" / "mass_concentration.png"
-        return [concentration_figure(target, record, snapshots, title)]
+        return [concentration_figure(target, record, snapshots, tri, title, names)]
 
     @classmethod
     def sweep_fit(cls, summaries: list[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -13,9 +13,18 @@ __all__ = ["concentration_figure", "concentration_sweep_figure", "concentration_
 
 
 def concentration_figure(
-    target: Path, record: dict, snapshots: list[tuple[float, np.ndarray, np.ndarray]], title: str
+    target: Path,
+    record: dict,
+    snapshots: list[tuple[float, np.ndarray, np.ndarray]],
+    tri: Any | None,
+    title: str,
+    names: list[str],
 ) -> Path:
-    """Density snapshots (one colour scale) with the shrinking ball, and m(t), β(t) (FE, exact if given)."""
+    """Density snapshots (one colour scale) with the shrinking ball, and m(t), β(t) (FE, exact if given).
+
+    ``snapshots`` are (t, vertex coordinates, ρ at the vertices); 2-D maps are drawn on ``tri``, the
+    mesh's own triangles (:func:`fpsolve.output.density_figures.mesh_triangulation`), 1-D as profiles.
+    """
     plt = plt_agg()
     n = len(snapshots)
     fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1) + 1, 4.4), squeeze=False, layout="constrained")
@@ -26,13 +35,13 @@ def concentration_figure(
     filled = None
     for ax, (t, coords, rho) in zip(axes[:n], snapshots, strict=True):
         r = record["R0"] * np.exp(-record["lambda"] * max(t - record["t0"], 0.0) / 2)
-        if coords.shape[1] == 2:
-            filled = ax.tricontourf(
-                coords[:, 0], coords[:, 1], np.clip(rho, 0.0, top), levels=levels, cmap="viridis"
-            )
+        if tri is not None:
+            filled = ax.tricontourf(tri, np.clip(rho, 0.0, top), levels=levels, cmap="viridis")
             th = np.linspace(0, 2 * np.pi, 200)
             ax.plot(centre[0] + r * np.cos(th), centre[1] + r * np.sin(th), "w-", lw=1.5)
             ax.set_aspect("equal")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
         else:
             order = np.argsort(coords[:, 0])
             ax.plot(coords[order, 0], rho[order])
@@ -94,7 +103,9 @@ def concentration_sweep_figure(target: Path, f: dict[str, Any], title: str) -> P
     axes[0].set_ylabel("β(t) (dotted: exact)")
     axes[0].legend(fontsize=8)
     x = np.asarray(f["log_inverse_eps"])
-    axes[1].plot(x, f["breakdown_fe"], "ko", label=f"FE: slope {f['slope_fe']:.3f}")
+    y_fe = np.array([np.nan if v is None else v for v in f["breakdown_fe"]], dtype=float)
+    fitted = "no breakdown in ≥ 2 runs" if f["slope_fe"] is None else f"slope {f['slope_fe']:.3f}"
+    axes[1].plot(x, y_fe, "ko", label=f"FE: {fitted}")
     if f.get("slope_chebyshev") is not None:
         axes[1].plot(
             x,
@@ -104,16 +115,17 @@ def concentration_sweep_figure(target: Path, f: dict[str, Any], title: str) -> P
             label=f"Chebyshev guarantee: slope {f['slope_chebyshev']:.3f}",
         )
     if f.get("slope_exact") is not None:
-        axes[1].plot(x, f["breakdown_exact"], "r+", ms=10, label=f"exact OU: slope {f['slope_exact']:.3f}")
-    y_fe = np.array([np.nan if v is None else v for v in f["breakdown_fe"]], dtype=float)
+        exact = [np.nan if v is None else v for v in f["breakdown_exact"]]
+        axes[1].plot(x, exact, "r+", ms=10, label=f"exact OU: slope {f['slope_exact']:.3f}")
     ok = np.isfinite(y_fe)
-    through = np.mean(y_fe[ok]) - f["predicted_slope"] * np.mean(x[ok])  # through the FE centroid
-    axes[1].plot(
-        x,
-        through + f["predicted_slope"] * x,
-        "b--",
-        label=f"slope 2/λ = {f['predicted_slope']:.3f} (α = 1)",
-    )
+    if ok.any():
+        through = np.mean(y_fe[ok]) - f["predicted_slope"] * np.mean(x[ok])  # through the FE centroid
+        axes[1].plot(
+            x,
+            through + f["predicted_slope"] * x,
+            "b--",
+            label=f"slope 2/λ = {f['predicted_slope']:.3f} (α = 1)",
+        )
     axes[1].set_xlabel("log(1/ε)")
     axes[1].set_ylabel("breakdown time (β > threshold)")
     axes[1].legend(fontsize=8)

@@ -14,35 +14,44 @@ __all__ = ["exit_time_figure", "exit_time_sweep_figure", "exit_validation_figure
 
 def exit_time_figure(
     target: Path,
-    nodal: tuple[np.ndarray, list[np.ndarray]],
+    maps: tuple[Any, np.ndarray, np.ndarray, np.ndarray] | None,
     profile: dict,
     start_points: np.ndarray,
     title: str,
     eps2: float,
+    names: list[str],
 ) -> Path:
-    """2-D: maps of T, lower/T and T/upper with the start points; every dimension: the chord profile."""
+    """2-D: maps of T, lower/T and T/upper on the mesh's triangles; every dimension: the chord profile.
+
+    ``maps`` is (matplotlib triangulation of the mesh, T, lower bound, upper bound) at its vertices, or
+    None in 1-D and 3-D.
+    """
     plt = plt_agg()
-    coords, (T, lower, upper) = nodal
-    two_d = coords.shape[1] == 2
+    two_d = maps is not None
     fig, axes = plt.subplots(1, 4 if two_d else 1, figsize=(22 if two_d else 7, 5), squeeze=False)
     axes = axes[0]
-    if two_d:
+    if maps is not None:
+        tri, T, lower, upper = maps
         starts = np.asarray(start_points)
         keep = T > 1e-6 * T.max()
-        for ax, values, label, mask in (
-            (axes[0], T, "T(x) (FE)", np.ones_like(keep)),
-            (axes[1], np.where(keep, lower / np.where(keep, T, 1), np.nan), "lower bound / T", keep),
-            (axes[2], np.where(keep, T / np.where(keep, upper, 1), np.nan), "T / upper bound", keep),
+        for ax, values, label, masked in (
+            (axes[0], T, "T(x) (FE)", False),
+            (axes[1], np.where(keep, lower / np.where(keep, T, 1), np.nan), "lower bound / T", True),
+            (axes[2], np.where(keep, T / np.where(keep, upper, 1), np.nan), "T / upper bound", True),
         ):
-            v = values[mask]
             if label == "T / upper bound":
-                v = np.log10(np.clip(v, 1e-300, None))
+                values = np.log10(np.clip(values, 1e-300, None))
                 label = "log10(T / upper bound)"
-            tri = ax.tricontourf(coords[mask, 0], coords[mask, 1], v, levels=30, cmap="viridis")
-            fig.colorbar(tri, ax=ax, shrink=0.85)
+            tri.set_mask(~keep[tri.triangles].all(axis=1) if masked else None)
+            shown = np.where(np.isfinite(values), values, 0.0)
+            image = ax.tricontourf(tri, shown, levels=30, cmap="viridis")
+            fig.colorbar(image, ax=ax, shrink=0.85, label=label)
             ax.plot(starts[:, 0], starts[:, 1], "r*", ms=10, label="start points")
             ax.set_aspect("equal")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
             ax.set_title(label)
+        tri.set_mask(None)
         axes[0].legend(fontsize=8, loc="lower right")
     ax = axes[-1]
     s = profile["s"]
