@@ -103,7 +103,8 @@ class KwonAnalysis(Analysis):
         if not data.is_file():
             return []
         with np.load(data) as f:
-            return [kwon_figure({k: f[k] for k in f.files}, title, out / "figures" / "kwon.png")]
+            names = tuple(summary.get("coordinates", ["x", "y"]))
+            return [kwon_figure({k: f[k] for k in f.files}, title, out / "figures" / "kwon.png", names)]
 
 
 def stationary_currents(

@@ -20,7 +20,9 @@ from fpsolve.output.style import plt_agg, save
 __all__ = ["kwon_figure"]
 
 
-def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
+def kwon_figure(
+    data: dict[str, np.ndarray], title: str, target: Path, names: tuple[str, str] = ("x", "y")
+) -> Path:
     """Write the three-panel figure of ``data`` (:func:`fpsolve.analyses.kwon.figure_grid`) to ``target``."""
     gx, gy, r, j = data["gx"], data["gy"], data["rho"], data["j"]
     lo, hi, path, eps2 = data["lo"], data["hi"], data["path"], float(data["eps2"])
@@ -61,8 +63,8 @@ def kwon_figure(data: dict[str, np.ndarray], title: str, target: Path) -> Path:
         ax.plot(*path[0], "o", color="tab:red", ms=4)
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
     ax = axes[2]
     ax.plot(other[seen], psi[seen], ".", ms=1, alpha=0.4)
     top = float(np.nanmax(psi[seen]))
