@@ -8,6 +8,7 @@ Importing this package registers the built-in analyses (``stationary``, ``transi
 
 import fpsolve.analyses.escape  # noqa: F401  (registers the ``escape`` analysis)
 import fpsolve.analyses.relaxation  # noqa: F401  (registers the ``relaxation`` analysis)
+import fpsolve.analyses.spectrum  # noqa: F401  (registers the ``spectrum`` analysis)
 from fpsolve.analyses import exit_time, kwon, mass_concentration, stationary, transient
 from fpsolve.analyses.base import (
     ANALYSES,

@@ -35,16 +35,18 @@ def error_L2(
 
 
 def moments(rho: Any, msh: dolfinx.mesh.Mesh, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Mean :math:`m = \int x\rho / \int\rho` and covariance :math:`\int (x-m)(x-m)^T\rho / \int\rho`."""
+    r"""Mean :math:`m = \int x\rho / \int\rho` and covariance :math:`\int (x-m)(x-m)^T\rho / \int\rho`.
+
+    m enters the covariance forms as a :class:`dolfinx.fem.Constant`, so that they are compiled once and
+    not again for every new mean.
+    """
     x = ufl.SpatialCoordinate(msh)
     mass = integral(rho, msh)
     mean = np.array([integral(rho * x[i], msh) for i in range(dim)]) / mass
+    m = dolfinx.fem.Constant(msh, mean)
     cov = (
         np.array(
-            [
-                [integral(rho * (x[i] - mean[i]) * (x[j] - mean[j]), msh) for j in range(dim)]
-                for i in range(dim)
-            ]
+            [[integral(rho * (x[i] - m[i]) * (x[j] - m[j]), msh) for j in range(dim)] for i in range(dim)]
         )
         / mass
     )

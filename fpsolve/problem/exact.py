@@ -7,7 +7,9 @@ Ornstein–Uhlenbeck process :math:`dX = -A(X-\mu)dt + \sqrt{2}\,K^{1/2}dW` with
 * transient law from :math:`N(m_0, \Sigma_0)`: mean :math:`\mu + e^{-At}(m_0-\mu)`,
   covariance :math:`\dot\Sigma = -A\Sigma - \Sigma A^T + 2K`;
 * stationary current :math:`J_\infty = \beta\rho_\infty - K\nabla\rho_\infty
-  = \big(-A + K\Sigma_\infty^{-1}\big)(x-\mu)\,\rho_\infty` (zero iff :math:`AK = KA^T`).
+  = \big(-A + K\Sigma_\infty^{-1}\big)(x-\mu)\,\rho_\infty` (zero iff :math:`AK = KA^T`);
+* spectrum :math:`\{\sum_i n_i\lambda_i(A): n_i\in\mathbb N\}` of the forward operator when the pair
+  :math:`(A, K^{1/2})` is controllable (docs/theory.md §7; :func:`ou_spectrum`, :func:`kalman_rank`).
 
 Mean exit times (docs/theory.md §4.1), by quadrature on a fine grid:
 
@@ -19,6 +21,7 @@ Mean exit times (docs/theory.md §4.1), by quadrature on a fine grid:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -53,6 +56,38 @@ def ou_covariance(A: npt.ArrayLike, K: npt.ArrayLike, sigma0: npt.ArrayLike, t: 
     s_inf = ou_stationary_covariance(A, K)
     e = scipy.linalg.expm(-A * t)
     return s_inf + e @ (np.asarray(sigma0, float) - s_inf) @ e.T
+
+
+def kalman_rank(A: npt.ArrayLike, K: npt.ArrayLike) -> int:
+    r"""Rank of the Kalman matrix :math:`[K, AK, \dots, A^{d-1}K]` (d: controllable, Hörmander's condition).
+
+    :math:`K` has the range of :math:`K^{1/2}`, so this is the rank of :math:`[B, AB, \dots, A^{d-1}B]`,
+    :math:`B = K^{1/2}` (docs/theory.md §1.5), computed with numpy's default SVD tolerance.
+    """
+    A, K = np.asarray(A, float), np.asarray(K, float)
+    blocks = [K]
+    for _ in range(len(A) - 1):
+        blocks.append(A @ blocks[-1])
+    return int(np.linalg.matrix_rank(np.hstack(blocks)))
+
+
+def ou_spectrum(A: npt.ArrayLike, upto: float) -> npt.NDArray[np.complex128]:
+    r"""The OU eigenvalues :math:`\sum_i n_i\lambda_i(A)`, :math:`n_i\in\mathbb N`, with real part ≤ ``upto``.
+
+    Every multi-index gives one eigenvalue (so coincident sums appear with their multiplicity); sorted
+    by real part, then imaginary part. This is the spectrum of the forward (and backward) operator
+    of :math:`dX = -A(X-\mu)dt + \sqrt2K^{1/2}dW` for a stable A and a controllable pair
+    :math:`(A, K^{1/2})`, whatever K (Metafune, Pallara & Priola 2002; docs/theory.md §7).
+    """
+    lam = np.linalg.eigvals(np.asarray(A, float))
+    slowest = float(lam.real.min())
+    if slowest <= 0:
+        raise ProblemError("the OU spectrum needs a stable drift matrix (Re λ(A) > 0)")
+    bound = upto + 1e-12 * abs(upto)
+    top = int(np.floor(bound / slowest)) if bound >= 0 else -1  # Re Σnλ ≥ (Σn)·min Re λ(A)
+    indices = itertools.product(range(top + 1), repeat=len(lam))
+    values = np.array([np.dot(n, lam) for n in indices if np.dot(n, lam.real) <= bound], dtype=complex)
+    return values[np.lexsort((values.imag, values.real))]
 
 
 def ou_stationary_density(mu: npt.ArrayLike, sigma: npt.ArrayLike) -> sp.Expr:
@@ -161,11 +196,13 @@ def radial_exit_time(
 
 __all__ = [
     "committor_1d",
+    "kalman_rank",
     "linear_drift",
     "mfpt_1d",
     "radial_exit_time",
     "ou_covariance",
     "ou_mean",
+    "ou_spectrum",
     "ou_stationary_covariance",
     "ou_stationary_current",
     "ou_stationary_density",

@@ -24,6 +24,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "mass_concentration": {"domain.h": 0.1},  # mass_concentration, a [sweep] of three runs
     "escape_noise_isotropic": {"domain.cells": [24, 20]},  # escape, a [sweep] (two runs kept)
     "relaxation_ou_2d": {"domain.cells": [23, 15]},  # relaxation
+    "mixing_degenerate_noisy": {"domain.cells": [10, 12]},  # spectrum, a [sweep] (two runs kept)
 }
 
 

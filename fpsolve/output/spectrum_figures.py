@@ -1,0 +1,318 @@
+"""Figures of the spectrum analysis (rank 0): eigenvalues, eigenfunctions, a sweep of the spectrum.
+
+* ``spectrum_eigenvalues``: the computed eigenvalues in the complex plane over the exact OU set (where
+  there is a reference), Re λ_i against i, and the relative errors against the tolerances.
+* ``spectrum_modes``: ρ∞ = φ₀ and the forward modes φ_i (real parts, colour scale symmetric about 0),
+  and the generator eigenfunctions ψ_i where ρ∞ ≥ :data:`SHOWN` · max ρ∞ (they grow without bound in
+  the tails, where they mean nothing), with the metastable sets where there are some. 1-D: profiles;
+  2-D: maps on the mesh's triangles; 3-D: orthogonal slices of ρ∞ and φ₁ (PyVista, off-screen).
+* ``sweep_spectrum``: Re λ_i, the gap's relative error and the eigenvalues of the stationary covariance
+  against the noise floor λ_min(Q) of the runs of a ``[sweep]``.
+
+Axes carry the case's coordinate names (``summary["coordinates"]``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpsolve.output.fields import read_series
+from fpsolve.output.style import plt_agg, save
+
+__all__ = ["SHOWN", "eigenvalue_figure", "mode_figure", "spectrum_sweep_figure"]
+
+#: ψ_i is drawn where ρ∞ ≥ SHOWN · max ρ∞.
+SHOWN = 1e-3
+#: At most this many modes after ρ∞ are drawn.
+DRAWN = 4
+
+
+def eigenvalue_figure(
+    target: Path, arrays: Mapping[str, np.ndarray], obs: Mapping[str, Any], title: str
+) -> Path:
+    """The eigenvalues in the complex plane (exact set as circles), Re λ_i and relative errors."""
+    plt = plt_agg()
+    from matplotlib.ticker import MaxNLocator
+
+    lam = np.asarray(arrays["eigenvalues"], dtype=complex)
+    exact = obs.get("exact")
+    fig, axes = plt.subplots(1, 3 if exact else 2, figsize=(17 if exact else 12, 4.8))
+    ax = axes[0]
+    if exact:
+        full = np.asarray(arrays["exact"], dtype=complex)
+        ax.plot(full.real, full.imag, "o", mfc="none", mec="black", ms=11, label="exact OU set {Σ nᵢλᵢ(A)}")
+    ax.plot(lam.real, lam.imag, "x", color="tab:red", ms=8, mew=2, label="finite elements")
+    ax.axvline(obs["gap"], color="tab:blue", lw=0.8, ls=":", label=f"gap Re λ₁ = {obs['gap']:.10g}")
+    ax.set_xlabel("Re λ")
+    ax.set_ylabel("Im λ")
+    ax.set_title("eigenvalues of the Fokker–Planck operator (decay rates)")
+    ax.legend(fontsize=8)
+    index = np.arange(len(lam))
+    ax = axes[1]
+    ax.semilogy(index[1:], lam.real[1:], "x", color="tab:red", ms=8, mew=2, label="finite elements")
+    if exact:
+        ax.semilogy(
+            index[1:],
+            np.asarray(exact["eigenvalues_real"])[1:],
+            "o",
+            mfc="none",
+            mec="black",
+            ms=11,
+            label="matched exact",
+        )
+    sets = obs.get("metastable")
+    if sets:
+        ax.axvspan(
+            sets["sets"] - 1,
+            sets["sets"],
+            color="tab:green",
+            alpha=0.15,
+            label=f"gap ratio {sets['gap_ratio']:.2g}: {sets['sets']} metastable sets",
+        )
+    ax.set_xlabel("mode i")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("Re λᵢ")
+    ax.set_title(f"relaxation time 1/Re λ₁ = {obs['relaxation_time']:.6g}")
+    ax.legend(fontsize=8)
+    if exact:
+        ax = axes[2]
+        errors = np.asarray(exact["relative_errors"])
+        floor = np.finfo(float).eps
+        ax.semilogy(
+            index[1:], np.maximum(errors[1:], floor), "s-", color="tab:red", label="|λ_h − λ| / max(|λ|, g)"
+        )
+        tolerance, gap_tolerance = (float(t) for t in arrays["tolerances"])
+        ax.axhline(tolerance, color="black", ls="--", lw=0.8, label=f"tolerance {tolerance:.0e}")
+        ax.plot(
+            [1],
+            [max(exact["gap_relative_error"], floor)],
+            "*",
+            color="tab:blue",
+            ms=14,
+            label=f"gap error {exact['gap_relative_error']:.2e}",
+        )
+        ax.axhline(
+            gap_tolerance, color="tab:blue", ls=":", lw=0.8, label=f"gap tolerance {gap_tolerance:.0e}"
+        )
+        ax.set_xlabel("mode i")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("relative error")
+        kind = "controllable" if exact["controllable"] else "NOT controllable: not checked"
+        ax.set_title(f"against the exact OU set (Kalman rank {exact['kalman_rank']}, {kind})", fontsize=10)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}: spectrum")
+    return save(fig, target)
+
+
+def mode_figure(
+    target: Path, series: Path, obs: Mapping[str, Any], summary: Mapping[str, Any], title: str
+) -> Path:
+    """Maps (2-D), profiles (1-D) or slices (3-D) of ρ∞, the first modes φ_i and eigenfunctions ψ_i."""
+    grid = read_series(series)[0][1]
+    lam = np.asarray(obs["eigenvalues_real"]) + 1j * np.asarray(obs["eigenvalues_imag"])
+    names = list(summary.get("coordinates", [])) or ["x", "y", "z"]
+    shown = list(range(1, min(len(lam), DRAWN + 1)))
+    if len(names) == 3:
+        return _slices(grid, names, lam, target, title)
+    plt = plt_agg()
+    fig = (_profiles if len(names) == 1 else _maps)(plt, grid, names, lam, shown)
+    fig.suptitle(f"{title}: eigenfunctions (φ: forward modes, ψ: generator eigenfunctions, real parts)")
+    return save(fig, target)
+
+
+def _label(lam: complex) -> str:
+    return f"λ = {lam.real:.6g}" + (f" ± {abs(lam.imag):.4g}i" if abs(lam.imag) > 1e-12 * abs(lam) else "")
+
+
+def _profiles(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[int]) -> Any:
+    """φ_i and ψ_i against the coordinate, on the bulk of ρ∞; the first metastable set shaded."""
+    order = np.argsort(np.asarray(grid.points)[:, 0])
+    x = np.asarray(grid.points)[order, 0]
+    rho = np.asarray(grid.point_data["phi_0"])[order]
+    bulk = rho >= SHOWN * rho.max()
+    lo, hi = x[bulk].min(), x[bulk].max()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+    axes[0].plot(x, rho, "k-", lw=2, label="φ₀ = ρ∞")
+    for i in shown:
+        phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"])[order] for f in ("phi", "psi"))
+        axes[0].plot(x, phi, label=f"φ{i}, {_label(lam[i])}")
+        axes[1].plot(x[bulk], psi[bulk], label=f"ψ{i}, {_label(lam[i])}")
+    if "metastable_set" in grid.point_data:
+        first = (np.asarray(grid.point_data["metastable_set"])[order] == 0) & bulk
+        top = axes[1].get_xaxis_transform()
+        axes[1].fill_between(
+            x, 0, 1, where=first, color="tab:green", alpha=0.15, transform=top, label="metastable set 0"
+        )
+    axes[0].set_title("forward modes φᵢ (φ₀ = ρ∞)")
+    axes[1].set_title(f"generator eigenfunctions ψᵢ where ρ∞ ≥ {SHOWN:g} max ρ∞")
+    for ax in axes:
+        ax.set_xlim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
+        ax.set_xlabel(names[0])
+        ax.legend(fontsize=8)
+    return fig
+
+
+def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[int]) -> Any:
+    """Top row: ρ∞ and φ_i; bottom row: the metastable sets (if any) and ψ_i; zoomed on the bulk of ρ∞."""
+    from matplotlib.tri import Triangulation
+
+    points = np.asarray(grid.points)
+    tri = Triangulation(points[:, 0], points[:, 1], _triangles(grid))
+    rho = np.asarray(grid.point_data["phi_0"])
+    inside = (rho[tri.triangles] >= SHOWN * rho.max()).any(axis=1)
+    bulk = Triangulation(tri.x, tri.y, tri.triangles[inside])
+    seen = np.unique(bulk.triangles)
+    lo, hi = points[seen, :2].min(axis=0), points[seen, :2].max(axis=0)
+    lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
+    n = len(shown) + 1
+    aspect = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 0.3, 2.0))
+    size = (5.2 * n, 2 * 4.4 * aspect + 1.8)
+    fig, axes = plt.subplots(2, n, figsize=size, squeeze=False, layout="constrained")
+    _panel(fig, axes[0, 0], tri, rho, "φ₀ = ρ∞", False)
+    if "metastable_set" in grid.point_data:
+        labels = np.asarray(grid.point_data["metastable_set"])
+        _panel(fig, axes[1, 0], tri, labels, f"{int(labels.max()) + 1} metastable sets", False, "Set2")
+    else:
+        axes[1, 0].set_title("no clear spectral gap: no metastable sets", fontsize=10)
+    for col, i in enumerate(shown, start=1):
+        phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"]) for f in ("phi", "psi"))
+        _panel(fig, axes[0, col], tri, phi, f"φ{i}: {_label(lam[i])}", True)
+        _panel(fig, axes[1, col], bulk, psi, f"ψ{i} where ρ∞ ≥ {SHOWN:g} max ρ∞", True)
+    for ax in axes.ravel():
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        ax.set_aspect("equal")
+    return fig
+
+
+def _panel(
+    fig: Any, ax: Any, tri: Any, values: np.ndarray, label: str, symmetric: bool, cmap: str = ""
+) -> None:
+    """A filled contour map with its colour bar: diverging and symmetric about 0, or from min(0, min)."""
+    from matplotlib.ticker import MaxNLocator
+
+    used = values[np.unique(tri.triangles)]
+    top = float(np.abs(used).max()) or 1.0
+    if symmetric:
+        levels, cmap = np.linspace(-top, top, 41), cmap or "RdBu_r"
+    elif cmap:  # labels 0 … m−1
+        levels = np.arange(-0.5, used.max() + 1.0)
+    else:
+        levels, cmap = np.linspace(min(float(used.min()), 0.0), float(used.max()), 41), "viridis"
+    image = ax.tricontourf(tri, values, levels=levels, cmap=cmap)
+    fig.colorbar(image, ax=ax, shrink=0.8, ticks=MaxNLocator(7, symmetric=symmetric), format="%.2g")
+    ax.set_title(label, fontsize=10)
+
+
+def _triangles(grid: Any) -> np.ndarray:
+    """The mesh's cells as vertex triangles (quadrilaterals split by pyvista)."""
+    import pyvista
+
+    cells = grid.triangulate().cells_dict
+    return np.vstack(
+        [
+            cells[t][:, :3]
+            for t in (pyvista.CellType.TRIANGLE, pyvista.CellType.QUADRATIC_TRIANGLE)
+            if t in cells
+        ]
+    )
+
+
+def _slices(grid: Any, names: list[str], lam: np.ndarray, target: Path, title: str) -> Path:
+    """Orthogonal slices through the maximum of ρ∞ of ρ∞ and φ₁, on the box where ρ∞ ≥ SHOWN · max ρ∞.
+
+    The three directions are stretched to equal lengths (the bulk of a degenerate ρ∞ is flat).
+    """
+    import pyvista
+
+    pyvista.OFF_SCREEN = True
+    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rho = np.asarray(grid.point_data["phi_0"])
+    points = np.asarray(grid.points)
+    bulk = points[rho >= SHOWN * rho.max()]
+    lo, hi = bulk.min(axis=0), bulk.max(axis=0)
+    lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
+    box = grid.clip_box([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]], invert=False)
+    centre = points[np.argmax(rho)]
+    sliced = box.slice_orthogonal(x=centre[0], y=centre[1], z=centre[2])
+    stretch = (hi - lo).max() / (hi - lo)
+    plotter = pyvista.Plotter(off_screen=True, shape=(1, 2), window_size=(1500, 700))
+    panels = (
+        ("phi_0", "stationary density phi_0 = rho_inf", "viridis"),
+        ("phi_1", "slowest mode phi_1", "RdBu_r"),
+    )
+    for col, (name, label, cmap) in enumerate(panels):
+        plotter.subplot(0, col)
+        top = float(np.abs(np.asarray(grid.point_data[name])).max())
+        plotter.add_mesh(
+            sliced,
+            scalars=name,
+            cmap=cmap,
+            clim=(-top, top) if col else (0.0, top),
+            scalar_bar_args={
+                "title": name,
+                "vertical": True,
+                "fmt": "%.2g",
+                "n_labels": 5,
+                "position_x": 0.84,
+                "position_y": 0.08,
+                "height": 0.6,
+                "width": 0.06,
+                "title_font_size": 16,
+                "label_font_size": 14,
+            },
+        )
+        plotter.add_mesh(box.outline(), color="black")
+        plotter.set_scale(*stretch)
+        rate = f", lambda = {lam[1].real:.6g}" if col else ""
+        plotter.add_text(f"{title}: {label}{rate}", font_size=9)
+        plotter.add_axes(xlabel=names[0], ylabel=names[1], zlabel=names[2])
+    plotter.screenshot(str(target))
+    plotter.close()
+    return target
+
+
+def spectrum_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:
+    """Re λ_i, the gap's relative error and the eigenvalues of Σ∞ against the noise floor λ_min(Q)."""
+    plt = plt_agg()
+    floor = np.asarray(fit["noise_floor"], float)
+    positive = floor[floor > 0]
+    linthresh = float(positive.min()) if positive.size else 1.0
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    lam = np.asarray(fit["eigenvalues_real"], float)
+    ref = np.asarray(fit["exact_eigenvalues_real"], float)
+    for i in range(1, lam.shape[1]):
+        line = axes[0].plot(floor, ref[:, i], "-", lw=0.8)[0]
+        axes[0].plot(floor, lam[:, i], "x", color=line.get_color(), ms=8, label=f"λ{i}" if i < 6 else None)
+    axes[0].set_ylabel("Re λᵢ (x: finite elements, lines: exact OU)")
+    axes[0].set_title("spectrum: independent of Q while (A, Q) is controllable", fontsize=10)
+    axes[0].set_ylim(0.0, 1.3 * float(np.nanmax(ref[:, 1:])))
+    axes[0].legend(fontsize=8, ncol=5, loc="upper center")
+    errors = np.maximum(np.asarray(fit["gap_relative_error"], float), np.finfo(float).eps)
+    axes[1].semilogy(floor, errors, "s-", color="tab:red")
+    axes[1].set_ylabel("|Re λ₁ − min Re λ(A)| / min Re λ(A)")
+    axes[1].set_title("relative error of the gap", fontsize=10)
+    cov = np.asarray(fit["covariance_eigenvalues"], float)
+    cov_ref = np.asarray(fit["exact_covariance_eigenvalues"], float)
+    for k in range(cov.shape[1]):
+        line = axes[2].semilogy(floor, cov_ref[:, k], "-", lw=0.8)[0]
+        axes[2].semilogy(
+            floor, cov[:, k], "x", color=line.get_color(), ms=8, label=f"eigenvalue {k + 1} of Σ∞"
+        )
+    axes[2].set_title("stationary covariance Σ∞ (x: FE moments of φ₀, lines: Lyapunov)", fontsize=10)
+    axes[2].legend(fontsize=8)
+    lo = floor.min() / 1.5 if floor.min() > 0 else -0.3 * linthresh
+    for ax in axes:
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(lo, 1.5 * floor.max())
+        ax.set_xlabel("noise floor λ_min(Q)")
+    fig.suptitle(f"{title}: spectrum against the noise floor")
+    return save(fig, target)
