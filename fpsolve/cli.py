@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import time
 import traceback
 from collections.abc import Sequence
 from importlib.resources import files
@@ -178,18 +177,15 @@ def _is_number(arg: str) -> bool:
     return True
 
 
-#: Seconds a failing rank waits for the others to fail too (a collective error) before it aborts all.
-MPI_ERROR_WAIT = float(os.environ.get("FPSOLVE_MPI_ERROR_WAIT", "20"))
-
-
 def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
     """One line on stderr and the exit status of ``exc``; under MPI no rank is left waiting.
 
     Exit status: 2 bad input (:class:`~fpsolve.errors.FpsolveError`), 1 a failed solve
     (:class:`~fpsolve.errors.SolverDivergedError`), 3 an internal error (any other exception; the
     traceback with ``--debug``), 130 an interrupt. Under MPI the failing rank waits up to
-    :data:`MPI_ERROR_WAIT` seconds for every rank to fail the same way (a collective error: rank 0
-    prints); if they do not (an error on some ranks only), it prints and calls ``MPI_Abort``.
+    :data:`fpsolve.parallel.MPI_ERROR_WAIT` seconds for every rank to fail the same way (a collective
+    error: rank 0 prints); if they do not (an error on some ranks only), it prints and calls
+    ``MPI_Abort``.
     """
     from fpsolve.errors import FpsolveError, SolverDivergedError
 
@@ -212,13 +208,11 @@ def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
     if comm.size == 1:
         print(message, file=sys.stderr, flush=True)
         return code
-    request = comm.Ibarrier()
-    deadline = time.monotonic() + MPI_ERROR_WAIT
-    while not request.Test():
-        if time.monotonic() > deadline:  # the other ranks are busy elsewhere: end them all
-            print(f"{message} [rank {comm.rank}]", file=sys.stderr, flush=True)
-            comm.Abort(code)
-        time.sleep(0.01)
+    from fpsolve.parallel import barrier_within
+
+    if not barrier_within(comm):  # the other ranks are busy elsewhere: end them all
+        print(f"{message} [rank {comm.rank}]", file=sys.stderr, flush=True)
+        comm.Abort(code)
     if comm.rank == 0:
         print(message, file=sys.stderr, flush=True)
     return code

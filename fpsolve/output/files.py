@@ -23,6 +23,7 @@ from mpi4py import MPI
 import fpsolve
 from fpsolve.errors import FpsolveError
 from fpsolve.output.fields import write_series
+from fpsolve.parallel import barrier_within
 
 
 class OutputError(FpsolveError):
@@ -163,11 +164,15 @@ class ResultDirectory:
             raise OutputError(f"cannot move the results into {out}: {exc}; they are in {self.path}") from None
 
     def discard(self) -> None:
-        """Remove the staging directory (a failed run); ``target`` is untouched."""
-        self.comm.Barrier()
-        if self.comm.rank == 0:
+        """Remove the staging directory (a failed run); ``target`` is untouched.
+
+        The ranks meet with a bounded wait (:func:`fpsolve.parallel.barrier_within`): an error raised on
+        some ranks only must reach the CLI's error handler, which ends every rank, instead of hanging
+        here while the others sit in another collective. Then the staging directory may stay behind.
+        """
+        if barrier_within(self.comm) and self.comm.rank == 0:
             shutil.rmtree(self.path, ignore_errors=True)
-        self.comm.Barrier()  # gone for every rank when this returns
+        barrier_within(self.comm)  # gone for every rank when this returns (unless some rank is missing)
 
 
 def _remove_empty_dirs(root: Path, relative: set[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -288,3 +289,34 @@ def test_a_figure_that_fails_is_a_warning_and_the_results_stay(tmp_path: Path) -
     (tmp_path / "exit_time_figure.npz").write_bytes(b"not an npz archive")
     summary = {"case": "broken", "analyses": ["exit_time"], "observables": {}}
     assert draw_figures(tmp_path, summary) == []
+
+
+@pytest.mark.serial
+def test_an_error_on_one_rank_inside_a_result_directory_ends_every_rank(tmp_path: Path) -> None:
+    """Rank 1 fails while rank 0 waits in a collective: the staging clean-up must not hang (it did).
+
+    ResultDirectory.discard met the ranks at a blocking barrier that rank 0 never reached; now it waits
+    FPSOLVE_MPI_ERROR_WAIT seconds (2 here) and the CLI's handler ends both ranks with MPI_Abort.
+    """
+    script = tmp_path / "one_rank_fails.py"
+    script.write_text(
+        "import sys\n"
+        "import fpsolve\n"
+        "from mpi4py import MPI\n"
+        "from fpsolve.cli import _failed\n"
+        "from fpsolve.output.files import ResultDirectory\n"
+        "comm = MPI.COMM_WORLD\n"
+        "try:\n"
+        f"    with ResultDirectory({str(tmp_path / 'out')!r}, False):\n"
+        "        if comm.rank == 1:\n"
+        "            raise RuntimeError('only on rank 1')\n"
+        "        comm.allreduce(1)\n"
+        "except BaseException as exc:\n"
+        "    sys.exit(_failed(comm, exc, False))\n"
+    )
+    env = {**os.environ, "FPSOLVE_MPI_ERROR_WAIT": "2"}
+    cmd = [mpiexec(), "-n", "2", sys.executable, str(script)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert proc.returncode != 0
+    assert "only on rank 1" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
