@@ -25,7 +25,7 @@ from mpi4py import MPI
 
 import fpsolve
 from fpsolve.analyses import ANALYSES
-from fpsolve.analyses.base import Context, log_checks
+from fpsolve.analyses.base import Analysis, Context, log_checks
 from fpsolve.cases.eta_sweep import eta_sweep, log_sweep
 from fpsolve.cases.runner import discretise_case
 from fpsolve.cases.schema import Case
@@ -59,6 +59,10 @@ def validate_case(
         and not any(a.kind in ("stationary", "transient") for a in case.analyses)
     ):
         raise CaseError("validate.sgd_eta_factors needs a stationary or transient analysis")
+    comparable = [a.kind for a in case.analyses if type(a).validate is not Analysis.validate]
+    if not comparable:
+        kinds = ", ".join(a.kind for a in case.analyses)
+        raise CaseError(f"nothing to validate: the case's analyses ({kinds}) have no Monte Carlo comparison")
     disc = discretise_case(case, comm)
     target = Path(out or Path(str(case.output_dir) + "_validation"))
     with ResultDirectory(target, overwrite, comm) as staged:
@@ -83,6 +87,10 @@ def _validate_into(case: Case, ctx: Context, truth: FokkerPlanckProblem, out: Pa
         series += v.record.get("frames", [v.record])
         if v.fe_extra:
             fe_extra, dt = v.fe_extra, v.dt
+    if not checks:
+        raise CaseError(
+            "nothing was compared with Monte Carlo (an escape analysis compares only at its start_points)"
+        )
     result = {
         "case": case.name,
         "version": fpsolve.__version__,

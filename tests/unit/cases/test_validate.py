@@ -44,3 +44,15 @@ def test_validation_rejects_eps2_off_by_20_percent(tmp_out: Path) -> None:
     assert not result["passed"]
     failed = [c["name"] for c in result["checks"] if not c["passed"]]
     assert any("cov_xx" in name for name in failed), failed  # the variance is what ε² changes
+
+
+def test_a_case_with_nothing_to_compare_is_refused_not_passed(tmp_out: Path) -> None:
+    """A relaxation case has no Monte Carlo comparison: an error, not an empty "PASSED"."""
+    import pytest
+
+    from fpsolve.errors import CaseError
+
+    case = load_case(Path(__file__).parents[3] / "cases" / "relaxation_ou_2d.toml")
+    with pytest.raises(CaseError, match="nothing to validate"):
+        validate_case(case, tmp_out / "v")
+    assert not (tmp_out / "v").exists()
