@@ -100,7 +100,7 @@ def test_info_reports_rank_and_peclet(tmp_path: Path) -> None:
     # k_β = ε²β_x²/|β|² → 0 where the drift is vertical (noise only in x): huge Péclet numbers there
     assert json.loads(lines["peclet_max_finite"]) > 100  # measured 346 on the case's 80 × 160 cells
     assert json.loads(lines["cells_peclet_above_1"]) > 0
-    assert json.loads(lines["dofs"]) == 81 * 81  # P1 on the case's 80 × 80 rectangle
+    assert json.loads(lines["dofs"]) == 81 * 161  # P1 on the case's 80 × 160 rectangle
 
 
 BAD = {
