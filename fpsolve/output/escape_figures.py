@@ -67,13 +67,26 @@ def escape_figure(out: Path, summary: Mapping[str, Any], title: str) -> list[Pat
         if flux is not None and flux.max() > 0:
             on = flux > 1e-6 * flux.max()
             marks = axes[0].scatter(
-                tri.x[on], tri.y[on], c=flux[on], cmap="autumn_r", s=22, edgecolors="k", linewidths=0.3
+                tri.x[on], tri.y[on], c=flux[on], cmap="autumn_r", s=45, edgecolors="k", linewidths=0.5
             )
             fig.colorbar(
                 marks, ax=axes[0], label="exit-location distribution (per boundary node)", shrink=0.85
             )
-        axes[0].set_title("QSD and where it exits")
-        image = axes[1].tricontourf(tri, second, levels=33, cmap="coolwarm")
+        negative = nu < -1e-12 * nu.max()  # the log scale would show them as 0: mark them
+        if negative.any():
+            axes[0].plot(
+                tri.x[negative],
+                tri.y[negative],
+                "r.",
+                ms=2,
+                label=f"ν < 0 (min {nu.min() / nu.max():.2g} max ν)",
+            )
+            axes[0].legend(fontsize=8, loc="upper right")
+        axes[0].set_title(
+            "QSD" + (" and where it exits" if flux is not None else " (exit flux not resolved)")
+        )
+        cmap = "coolwarm" if "committor" in label else "magma"  # committor: two-sided; log T: one-signed
+        image = axes[1].tricontourf(tri, second, levels=33, cmap=cmap)
         fig.colorbar(image, ax=axes[1], label=label, shrink=0.85)
         axes[1].set_title(label.split(" = ")[0] if "committor" in label else "mean exit time")
         for ax in axes[:2]:
@@ -95,7 +108,10 @@ def _log_floor(values: np.ndarray) -> np.ndarray:
 def _fractions(ax: Any, obs: Mapping[str, Any]) -> None:
     """Bar chart of the exit fractions, with the rate and its references as text."""
     parts = list(obs["exit_fractions"])
-    ax.bar(parts, [obs["exit_fractions"][p] for p in parts], color="tab:blue")
+    if len(parts) > 1:
+        ax.bar(parts, [obs["exit_fractions"][p] for p in parts], color="tab:blue")
+    else:
+        ax.set_xticks([])
     ax.set_ylim(0, 1.45)
     ax.set_ylabel("P_QSD(exit through the part)")
     lines = [
@@ -114,6 +130,8 @@ def _fractions(ax: Any, obs: Mapping[str, Any]) -> None:
 
 def escape_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:
     """The FE log E_QSD[τ] against 1/ε² with the fits; the prefactor log E τ − slope/ε² against ε²."""
+    if "predicted_exponent" in fit:
+        return _power_law_figure(target, fit, title)
     plt = plt_agg()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
     x, y = np.asarray(fit["inverse_eps2"]), np.asarray(fit["log_tau"])
@@ -153,4 +171,22 @@ def escape_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Pat
     ax2.legend(fontsize=8)
     ax2.set_title("prefactor (→ its ε → 0 limit as O(ε²))")
     fig.suptitle(f"{title}: escape time against the noise")
+    return save(fig, target)
+
+
+def _power_law_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:
+    """The FE log E_QSD[τ] against log ε², fitted and predicted exponents (escape that is not activated)."""
+    plt = plt_agg()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    x, y = np.log(np.asarray(fit["eps2"])), np.asarray(fit["log_tau"])
+    ax.plot(x, y, "ko", label="FE: log E_QSD[τ]")
+    p = fit["predicted_exponent"]
+    ax.plot(x, y[-1] + p * (x - x[-1]), "r:", label=f"predicted exponent {p:.4g} (through the last point)")
+    ax.plot(
+        x, y[-1] + fit["exponent"] * (x - x[-1]), "b-", lw=0.8, label=f"least squares: {fit['exponent']:.4f}"
+    )
+    ax.set_xlabel("log ε²")
+    ax.set_ylabel("log E_QSD[τ]")
+    ax.legend(fontsize=8, title=f"exponent at the two smallest ε: {fit['exponent_smallest_eps']:.4f}")
+    ax.set_title(f"{title}: power law E τ ∝ (ε²)^p")
     return save(fig, target)

@@ -178,7 +178,8 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
         labels = np.asarray(grid.point_data["metastable_set"])
         _panel(fig, axes[1, 0], tri, labels, f"{int(labels.max()) + 1} metastable sets", False, "Set2")
     else:
-        axes[1, 0].set_title("no clear spectral gap: no metastable sets", fontsize=10)
+        axes[1, 0].axis("off")
+        axes[1, 0].text(0.5, 0.5, "no clear spectral gap:\nno metastable sets", ha="center", va="center")
     for col, i in enumerate(shown, start=1):
         phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"]) for f in ("phi", "psi"))
         _panel(fig, axes[0, col], tri, phi, f"φ{i}: {_label(lam[i])}", True)
