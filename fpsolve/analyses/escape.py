@@ -43,8 +43,9 @@ from fpsolve.analyses.base import (
     register,
     slope,
 )
+from fpsolve.analyses.exit_time import T_MAX_FACTOR, eyring_kramers_points
 from fpsolve.discretisation.points import point_values
-from fpsolve.errors import CaseError, ProblemError
+from fpsolve.errors import CaseError
 from fpsolve.log import report
 from fpsolve.output.escape_figures import escape_figure, escape_sweep_figure
 from fpsolve.output.exit_time_figures import exit_validation_figure
@@ -53,14 +54,12 @@ from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.montecarlo import EulerMaruyama, exit_times
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.solvers.quasi_stationary import QuasiStationarySolver, qsd_mean_exit_time
-from fpsolve.tables import number, points, vector
+from fpsolve.tables import number, points
 
 __all__ = ["EscapeAnalysis"]
 
 #: Committor values may leave [0, 1] by this much (round-off of the anchored solve).
 COMMITTOR_TOL = 1e-8
-#: Monte Carlo paths are followed up to this multiple of the FE mean exit time.
-T_MAX_FACTOR = 12.0
 
 
 @register
@@ -137,19 +136,9 @@ class EscapeAnalysis(Analysis):
                 options[key] = number(table[key], f"{where}.{key}", positive=True)
         if "predicted_exponent" in table:
             options["predicted_exponent"] = number(table["predicted_exponent"], f"{where}.predicted_exponent")
-        given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
-        if len(given) == 1:
-            raise CaseError(
-                f"{where}: give both eyring_kramers_minimum and eyring_kramers_saddle, or neither"
-            )
-        if given:
-            m = vector(table["eyring_kramers_minimum"], f"{where}.eyring_kramers_minimum", problem.dim)
-            s = vector(table["eyring_kramers_saddle"], f"{where}.eyring_kramers_saddle", problem.dim)
-            try:
-                eyring_kramers(problem, m, s)
-            except ProblemError as exc:
-                raise CaseError(f"{where}: Eyring–Kramers reference: {exc}") from None
-            options["eyring_kramers"] = (tuple(m), tuple(s))
+        reference = eyring_kramers_points(table, where, problem)
+        if reference is not None:
+            options["eyring_kramers"] = reference
         return cls(starts, tuple(target), **options)
 
     def run(self, ctx: Context) -> Result:

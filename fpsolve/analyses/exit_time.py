@@ -73,6 +73,28 @@ PROFILE_POINTS = 101
 T_MAX_FACTOR = 12.0
 
 
+def eyring_kramers_points(
+    table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem
+) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """``eyring_kramers_minimum``/``_saddle`` of an analysis table (both or neither), checked usable.
+
+    Raises CaseError if only one is given or the Eyring–Kramers law does not apply at them
+    (:func:`fpsolve.problem.asymptotics.eyring_kramers`).
+    """
+    given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
+    if len(given) == 1:
+        raise CaseError(f"{where}: give both eyring_kramers_minimum and eyring_kramers_saddle, or neither")
+    if not given:
+        return None
+    m = vector(table["eyring_kramers_minimum"], f"{where}.eyring_kramers_minimum", problem.dim)
+    s = vector(table["eyring_kramers_saddle"], f"{where}.eyring_kramers_saddle", problem.dim)
+    try:
+        eyring_kramers(problem, m, s)
+    except ProblemError as exc:
+        raise CaseError(f"{where}: Eyring–Kramers reference: {exc}") from None
+    return tuple(m), tuple(s)
+
+
 def solve_exit_time(ctx: Context) -> tuple[Any, Any, int]:
     """FE mean exit time T (``T_exit``), standard deviation of τ (``T_sd``) and T's iteration count."""
     solver = ExitTimeSolver(ctx.disc, petsc_options=ctx.petsc)
@@ -160,19 +182,9 @@ class ExitTimeAnalysis(Analysis):
             tol["bound_tolerance"] = number(
                 table["bound_tolerance"], f"{where}.bound_tolerance", positive=True
             )
-        given = [k for k in ("eyring_kramers_minimum", "eyring_kramers_saddle") if k in table]
-        if len(given) == 1:
-            raise CaseError(
-                f"{where}: give both eyring_kramers_minimum and eyring_kramers_saddle, or neither"
-            )
-        if given:
-            m = vector(table["eyring_kramers_minimum"], f"{where}.eyring_kramers_minimum", problem.dim)
-            s = vector(table["eyring_kramers_saddle"], f"{where}.eyring_kramers_saddle", problem.dim)
-            try:
-                eyring_kramers(problem, m, s)
-            except ProblemError as exc:
-                raise CaseError(f"{where}: Eyring–Kramers reference: {exc}") from None
-            tol["eyring_kramers"] = (tuple(m), tuple(s))
+        reference = eyring_kramers_points(table, where, problem)
+        if reference is not None:
+            tol["eyring_kramers"] = reference
         return cls(starts, tuple(center), radius, direction, **tol)
 
     def run(self, ctx: Context) -> Result:
