@@ -45,6 +45,7 @@ __all__ = [
     "BINS",
     "Histogram",
     "compare",
+    "compare_all",
     "exit_time_edges",
     "exit_time_record",
     "marginals",
@@ -232,3 +233,35 @@ def compare(
             }
         )
     return record, checks
+
+
+def compare_all(
+    hists: Sequence[Histogram],
+    times: Sequence[float],
+    fine: Sequence[Any],
+    coarse: Sequence[Any],
+    first: int,
+    name: Callable[[float], str],
+    n: int,
+    dt: float,
+    k: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`compare` for every histogram of ``hists``: (records, checks).
+
+    ``fine``/``coarse`` hold the Monte Carlo results (Δt/2, Δt) at ``times``, with the bin fractions of
+    the histograms, in order, in ``f_mean``/``f_se`` from position ``first`` on; ``name(t)`` prefixes the
+    checks of the histogram at time t.
+    """
+    records: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    offset = first
+    for h in hists:
+        i = list(times).index(h.t)
+        sl = slice(offset, offset + len(h.fe))
+        offset += len(h.fe)
+        record, rows = compare(
+            name(h.t), h, fine[i].f_mean[sl], fine[i].f_se[sl], coarse[i].f_mean[sl], n, dt, k
+        )
+        records.append(record)
+        checks += rows
+    return records, checks

@@ -56,7 +56,7 @@ from fpsolve.analyses.base import (
     slope,
 )
 from fpsolve.analyses.exit_time import ball
-from fpsolve.analyses.histograms import Histogram, compare, pick_times, radial
+from fpsolve.analyses.histograms import Histogram, compare_all, pick_times, radial
 from fpsolve.analyses.transient import initial_density, parse_time_stepping
 from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
@@ -415,23 +415,18 @@ class MassConcentrationAnalysis(Analysis):
             )
             mc.append(float(f.f_mean[i]))
             se.append(f_se)
-        histograms, offset = [], len(t)
-        for h in hists:
-            f, g = fine[list(t).index(h.t)], coarse[list(t).index(h.t)]
-            sl = slice(offset, offset + len(h.fe))
-            offset += len(h.fe)
-            hist, checks = compare(
-                f"mass concentration t={h.t:.4g}",
-                h,
-                f.f_mean[sl],
-                f.f_se[sl],
-                g.f_mean[sl],
-                settings.particles,
-                dt / 2,
-                settings.sigmas,
-            )
-            histograms.append(hist)
-            rows += checks
+        histograms, checks = compare_all(
+            hists,
+            list(t),
+            fine,
+            coarse,
+            len(t),
+            lambda s: f"mass concentration t={s:.4g}",
+            settings.particles,
+            dt / 2,
+            settings.sigmas,
+        )
+        rows += checks
         record = {
             "analysis": "mass_concentration",
             "t": t.tolist(),

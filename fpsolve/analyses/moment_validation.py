@@ -21,7 +21,7 @@ import sympy as sp
 import ufl
 
 from fpsolve.analyses.base import Context, ValidateSettings, Validation, mc_check
-from fpsolve.analyses.histograms import Histogram, compare, marginals, mesh_box
+from fpsolve.analyses.histograms import Histogram, compare_all, marginals, mesh_box
 from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.symbolic import to_ufl
@@ -142,23 +142,18 @@ def compare_with_paths(
                 "mc_integrals_se": mc.f_se[sl].tolist(),
             }
         )
-    histograms, offset = [], first_bin
-    for h in fe.histograms:
-        mc, mc2 = fine[times.index(h.t)], coarse[times.index(h.t)]
-        sl = slice(offset, offset + len(h.fe))
-        offset += len(h.fe)
-        record, rows = compare(
-            f"{label} t={h.t:g}",
-            h,
-            mc.f_mean[sl],
-            mc.f_se[sl],
-            mc2.f_mean[sl],
-            settings.particles,
-            dt / 2,
-            settings.sigmas,
-        )
-        histograms.append(record)
-        checks += rows
+    histograms, rows = compare_all(
+        fe.histograms,
+        times,
+        fine,
+        coarse,
+        first_bin,
+        lambda t: f"{label} t={t:g}",
+        settings.particles,
+        dt / 2,
+        settings.sigmas,
+    )
+    checks += rows
     if histograms:
         records.append({"analysis": label, "histograms": histograms})
     fe_extra = {t: v[4] for t, v in frames.items()}
