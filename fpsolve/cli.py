@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from importlib.resources import files
@@ -31,6 +32,9 @@ import fpsolve
 
 #: The case ``fpsolve demo`` runs (also ``cases/ou_anisotropic_2d.toml``, a link to it).
 DEMO_CASE = Path(str(files("fpsolve.cases") / "ou_anisotropic_2d.toml"))
+#: Seconds a rank that ends every rank waits after printing its error: mpiexec's I/O forwarding may
+#: drop a line still in flight when ``MPI_Abort`` kills the processes (seen with MPICH's hydra).
+ABORT_GRACE = 1.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -212,6 +216,7 @@ def _failed(comm: Any, exc: BaseException, debug: bool) -> int:
 
     if not barrier_within(comm):  # the other ranks are busy elsewhere: end them all
         print(f"{message} [rank {comm.rank}]", file=sys.stderr, flush=True)
+        time.sleep(ABORT_GRACE)  # mpiexec forwards the line before MPI_Abort kills the I/O proxies
         comm.Abort(code)
     if comm.rank == 0:
         print(message, file=sys.stderr, flush=True)
