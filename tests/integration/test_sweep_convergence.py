@@ -59,6 +59,7 @@ def test_mesh_sweep_records_order_two_for_the_ou_density(tmp_out: Path) -> None:
     figure = out / "figures" / "convergence.png"
     assert figure.is_file() and "figures/convergence.png" in summary["figures"]
     comm = MPI.COMM_WORLD
+    comm.Barrier()  # every rank has looked at the figure before rank 0 removes it
     if comm.rank == 0:
         figure.unlink()
     comm.Barrier()

@@ -71,6 +71,7 @@ def test_a_registered_analysis_runs_end_to_end(toy: type[Analysis], tmp_out: Pat
     assert summary["analyses"] == ["initial_mass"]
     assert summary["checks"][0]["passed"] and abs(summary["observables"]["initial_mass"] - 1) < 1e-12
     assert summary["figures"] == ["figures/initial_mass.txt"]
+    MPI.COMM_WORLD.Barrier()  # every rank is done with the result before rank 0 changes it
     if MPI.COMM_WORLD.rank == 0:
         (tmp_out / "toy" / "figures" / "initial_mass.txt").unlink()
     MPI.COMM_WORLD.Barrier()

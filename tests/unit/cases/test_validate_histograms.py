@@ -62,6 +62,7 @@ def test_histograms_agree_and_plot_draws_them_again(tmp_out: Path) -> None:
     comm = MPI.COMM_WORLD
     comm.Barrier()  # rank 0 moves the staged results into place
     assert {p.name for p in (out / "figures").glob("*.png")} == FIGURES
+    comm.Barrier()  # every rank has listed them before rank 0 removes them
     if comm.rank == 0:
         for png in (out / "figures").glob("*.png"):
             png.unlink()
