@@ -203,9 +203,9 @@ def theory_bound_constants(
 
 
 def theory_upper_bound(points: Array, c: TheoryBoundConstants, eps2: float, prefactor: float = 2.0) -> Array:
-    r""":math:`(p/\Lambda)(e^{kR_v^2} - e^{kr^2})`, :math:`k = \Lambda/(2\beta\varepsilon^2)`, p = ``prefactor``.
+    r""":math:`(p/\Lambda)(e^{kR_v^2} - e^{kr^2})` with :math:`k = \Lambda/(2\beta\varepsilon^2)`.
 
-    ``prefactor`` 2 is the bound as stated (§1.3(b)); 1 is what its proof gives. Λ ≤ 0: the limit
+    p = ``prefactor``: 2 is the bound as stated (§1.3(b)); 1 is what its proof gives. Λ ≤ 0: the limit
     :math:`p(R_v^2 - r^2)/(2\beta\varepsilon^2)`. ``+inf`` where β ≤ 0 (no noise along v somewhere).
     Evaluated in logarithms (the exponent reaches hundreds for small ε).
     """

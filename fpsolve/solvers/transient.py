@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 import dolfinx
 from petsc4py import PETSc
 
@@ -53,6 +55,23 @@ TS_DEFAULTS: dict[str, object] = {
     "pc_type": "lu",
     "pc_factor_mat_solver_type": "mumps",
 }
+
+
+#: Ratio between consecutive step-size levels of the adaptive ``ts`` integrator (see :func:`dt_level`).
+LEVEL_RATIO = 2.0**0.5
+
+
+def dt_level(dt: float, dt0: float) -> float:
+    r"""The largest level :math:`\Delta t_0\,r^k \le \Delta t` (k an integer, r = :data:`LEVEL_RATIO`).
+
+    PETSc's adaptive controller proposes a new step after every step; taken as is, each step has its own
+    :math:`\Delta t`, so the matrix :math:`A + \sigma M` (σ ∝ 1/Δt) of the linearly implicit step changes
+    and is factorised again: one LU per step. Rounded down to these levels, a step is never longer than
+    the controller allows (the error stays within its tolerance), and Δt changes only when the proposal
+    crosses a level: the factorisation is reused for every step in between.
+    """
+    k = np.floor(np.log(dt / dt0) / np.log(LEVEL_RATIO) + 1e-9)
+    return float(dt0 * LEVEL_RATIO**k)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,15 @@ class TransientSolver:
         Options under ``prefix`` (linear solvers, or the TS/SNES/KSP for ``ts``).
     prefix
         PETSc options prefix.
+    levels
+        ``ts`` only: round every adaptive step down to a level of :func:`dt_level` (default), so that
+        the factorisation of the implicit system is reused until the step size changes level. False
+        takes PETSc's proposals as they are (one factorisation per step).
+
+    Attributes
+    ----------
+    factorisations
+        ``ts``: the number of distinct implicit matrices factorised in the last :meth:`run`.
     """
 
     def __init__(
@@ -90,6 +118,7 @@ class TransientSolver:
         method: str = "beuler",
         petsc_options: Options | None = None,
         prefix: str = "fpsolve_transient_",
+        levels: bool = True,
     ) -> None:
         if method not in METHODS:
             raise ProblemError(f"unknown time integrator {method!r}; choose one of {METHODS}")
@@ -103,6 +132,8 @@ class TransientSolver:
         self.method = method
         self.options = petsc_options
         self.prefix = prefix
+        self.levels = levels
+        self.factorisations = 0
         self.history: list[StepRecord] = []
         self.on_step: Callable[[StepRecord], None] | None = None
         self._ksp: dict[tuple[str, float], PETSc.KSP] = {}
@@ -208,20 +239,33 @@ class TransientSolver:
             mass.mult(udot, f)
             op.multAdd(u, f, f)
 
+        shifts: list[float] = []
+
         def ijacobian(
             ts: PETSc.TS, t: float, u: PETSc.Vec, udot: PETSc.Vec, shift: float, J: PETSc.Mat, P: PETSc.Mat
         ) -> None:
+            if shifts and shift == shifts[-1]:
+                return  # J = A + shift M is unchanged: PETSc keeps its factorisation
+            shifts.append(shift)
             op.copy(J, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
             J.axpy(shift, mass, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
 
         last = [t0]
 
         def monitor(ts: PETSc.TS, step: int, t: float, u: PETSc.Vec) -> None:
-            if step > 0:
+            if step > 0 and t > last[0]:  # (a new solve starts with a monitor call at the same time)
                 u.copy(rho.x.petsc_vec)
                 rho.x.scatter_forward()
                 self._record(rho, t, t - last[0])
             last[0] = t
+
+        regular = [self.dt]
+
+        def poststep(ts: PETSc.TS) -> None:
+            proposal = ts.getTimeStep()
+            if 2 * proposal < ts.getMaxTime() - ts.getTime():  # near the output time PETSc matches it
+                regular[0] = dt_level(proposal, self.dt)
+                ts.setTimeStep(regular[0])
 
         ts = PETSc.TS().create(disc.comm)
         ts.setProblemType(PETSc.TS.ProblemType.LINEAR)
@@ -232,6 +276,8 @@ class TransientSolver:
         ts.setMaxSteps(10**9)
         ts.setExactFinalTime(PETSc.TS.ExactFinalTime.MATCHSTEP)
         ts.setMonitor(monitor)
+        if self.levels:
+            ts.setPostStep(poststep)
         ts.setOptionsPrefix(self.prefix)
         u = rho.x.petsc_vec.copy()
         # the TS's inner KSP reads some options (mat_mumps_*, mg_levels_*) when set up inside ts.solve
@@ -240,6 +286,7 @@ class TransientSolver:
                 ts.setFromOptions()
                 for t_out in times:
                     ts.setMaxTime(t_out)
+                    ts.setTimeStep(regular[0])  # not the short step that matched the last output time
                     ts.solve(u)
                     reason = ts.getConvergedReason()
                     if reason < 0:
@@ -254,6 +301,7 @@ class TransientSolver:
                     u.copy(rho.x.petsc_vec)
                     rho.x.scatter_forward()
                     yield t_out
+            self.factorisations = len(shifts)
         finally:
             ts.destroy()
             for obj in (mass, op, jac, tmp, u):
