@@ -32,6 +32,7 @@ from fpsolve.analyses.base import (
     register,
 )
 from fpsolve.analyses.current_fields import current_scales
+from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
 from fpsolve.discretisation.functionals import error_L2, moments
 from fpsolve.discretisation.symbolic import to_ufl
@@ -60,11 +61,12 @@ class StationaryAnalysis(Analysis):
     """
 
     kind = "stationary"
-    keys = frozenset({"type", "reference", "rho_tolerance", "current_tolerance"})
+    keys = frozenset({"type", "reference", "rho_tolerance", "current_tolerance", "figure"})
 
     reference: str | None = None
     rho_tolerance: float = 0.05
     current_tolerance: float = 0.3
+    figure: FigureKeys = FigureKeys()
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -74,7 +76,8 @@ class StationaryAnalysis(Analysis):
             for key in ("rho_tolerance", "current_tolerance")
             if key in table
         }
-        return cls(reference_key(table, where), **tol)
+        figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
+        return cls(reference_key(table, where), **tol, figure=figure)
 
     def run(self, ctx: Context) -> Result:
         """Solve for ρ∞, J∞; moments, extremes and the checks."""
@@ -103,7 +106,7 @@ class StationaryAnalysis(Analysis):
             A, mu, K = linear_drift(problem)
             exact = {"exact_mean": mu[None], "exact_cov": ou_stationary_covariance(A, K)[None]}
         fields = [FieldSeries("rho_stationary", [(0.0, rho)]), FieldSeries("J_stationary", [(0.0, J)])]
-        return Result({"stationary": observables}, checks, fields, figure_data=exact)
+        return Result({"stationary": observables}, checks, fields, figure_data=exact | self.figure.data(disc))
 
     def _ou_checks(self, ctx: Context, rho: Any, J: Any) -> list[dict[str, Any]]:
         disc, problem = ctx.disc, ctx.problem

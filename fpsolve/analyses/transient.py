@@ -32,6 +32,7 @@ from fpsolve.analyses.base import (
     register,
 )
 from fpsolve.analyses.current_fields import current_scales
+from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.histograms import pick_times
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
 from fpsolve.discretisation.functionals import moments
@@ -108,7 +109,9 @@ class TransientAnalysis(Analysis):
     """Evolution from the initial density to ``t_end``, recorded at ``output_times``."""
 
     kind = "transient"
-    keys = frozenset({"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance"})
+    keys = frozenset(
+        {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance", "figure"}
+    )
 
     t_end: float
     dt: float
@@ -116,6 +119,7 @@ class TransientAnalysis(Analysis):
     output_times: tuple[float, ...] = ()
     reference: str | None = None
     moment_tolerance: float = 0.05
+    figure: FigureKeys = FigureKeys()
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -132,7 +136,8 @@ class TransientAnalysis(Analysis):
         tol = {}
         if "moment_tolerance" in table:
             tol["moment_tolerance"] = number(table["moment_tolerance"], f"{where}.moment_tolerance", True)
-        return cls(t_end, dt, method, times, reference_key(table, where), **tol)
+        figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
+        return cls(t_end, dt, method, times, reference_key(table, where), **tol, figure=figure)
 
     def run(self, ctx: Context) -> Result:
         """Step to each output time; rows of observables.csv, OU moment checks, mass and positivity."""
@@ -172,8 +177,8 @@ class TransientAnalysis(Analysis):
                 check("transient: min over steps of min rho / max rho", min(worst, 0.0), 0.0, POSITIVITY_TOL)
             )
         fields = [FieldSeries("rho_transient", frames), FieldSeries("J_transient", currents)]
-        exact = _exact_gaussians(problem, reference, [t for t, _ in frames])
-        return Result({"transient": observables}, checks, fields, rows, exact)
+        drawn = _exact_gaussians(problem, reference, [t for t, _ in frames]) | self.figure.data(disc)
+        return Result({"transient": observables}, checks, fields, rows, drawn)
 
     def _ou_checks(
         self, t: float, reference: tuple, rho: Any, disc: Discretisation, m0: Any, s0: Any
@@ -210,9 +215,9 @@ class TransientAnalysis(Analysis):
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:
         """Density snapshots (with the current where written) and the observables over time."""
-        return density_figure(out, "transient", f"{title}: transient", summary) + observables_figure(
-            out, title
-        )
+        names = summary.get("coordinates", [])
+        density = density_figure(out, "transient", f"{title}: transient", summary)
+        return density + observables_figure(out, title, names)
 
     @classmethod
     def validation_figures(

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fpsolve.output.fields import read_series
-from fpsolve.output.style import plt_agg, save
+from fpsolve.output.overlays import Overlays
+from fpsolve.output.scales import choose_scale, vertex_weights
+from fpsolve.output.style import plt_agg, save, to_scale
 
 __all__ = ["density_figure", "mesh_triangulation", "observables_figure"]
 
@@ -33,10 +35,18 @@ __all__ = ["density_figure", "mesh_triangulation", "observables_figure"]
 SNAPSHOTS = 4
 #: Streamlines are drawn where |J| is at least this fraction of the colour bar's top (module docstring).
 STREAM_FLOOR = 0.05
+#: ρ below −NEGATIVE·max ρ is marked: an undershoot that large is part of the picture (smaller ones, the
+#: ringing of a Galerkin solution far from the mass, would cover the panel).
+NEGATIVE = 1e-3
 
 
 def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any]) -> list[Path]:
-    """``out/figures/<kind>_density.png`` from ``<kind>.xdmf`` (fields ``rho_<kind>``, ``J_<kind>``)."""
+    """``out/figures/<kind>_density.png`` from ``<kind>.xdmf`` (fields ``rho_<kind>``, ``J_<kind>``).
+
+    ``<kind>_figure.npz`` adds what the analysis wrote for the figure: the exact moments
+    (``exact_mean``, ``exact_cov``, one per written time), the colour-scale choice ``colour_scale``
+    and the overlays of :func:`draw_overlays` (``grid_x``, ``grid_y``, ``loss``, ``curves``, …).
+    """
     path = out / f"{kind}.xdmf"
     if not path.is_file():
         return []
@@ -50,9 +60,11 @@ def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any])
     elif len(frames) > SNAPSHOTS:
         picked = np.linspace(0, len(frames) - 1, SNAPSHOTS).astype(int)
     data = out / f"{kind}_figure.npz"
-    exact = dict(np.load(data)) if data.is_file() else {}
+    extra = dict(np.load(data)) if data.is_file() else {}
     # the exact moments are stored for every written time: keep those of the drawn snapshots
-    exact = {k: v[picked] if len(v) == len(frames) else v for k, v in exact.items()}
+    extra = {
+        k: v[picked] if k.startswith("exact_") and len(v) == len(frames) else v for k, v in extra.items()
+    }
     frames = [frames[i] for i in picked]
     scales = summary.get("observables", {}).get(kind, {})
     dim = len(summary.get("coordinates", [])) or _dimension(frames[0][1])
@@ -62,9 +74,9 @@ def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any])
         return [_slices(frames[-1][1], name, names, target, title)]
     plt = plt_agg()
     if dim == 1:
-        fig = _profiles(plt, frames, name, names[0], exact, kind)
+        fig = _profiles(plt, frames, name, names[0], extra, kind)
     else:
-        fig = _maps(plt, frames, kind, names, exact, scales)
+        fig = _maps(plt, frames, kind, names, extra, scales)
     fig.suptitle(title)
     return [save(fig, target)]
 
@@ -97,16 +109,18 @@ def _profiles(plt: Any, frames: list, name: str, xname: str, exact: dict, kind: 
     return fig
 
 
-def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scales: Mapping) -> Any:
-    from matplotlib.colors import Normalize
-
+def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scales: Mapping) -> Any:
     name, current = f"rho_{kind}", f"J_{kind}"
     tri = mesh_triangulation(frames[0][1])
     values = [np.asarray(g.point_data[name]) for _, g in frames]
-    norm = Normalize(min(0.0, min(v.min() for v in values)), max(v.max() for v in values))
-    levels = np.linspace(norm.vmin, norm.vmax, 41) if norm.vmax > norm.vmin else 41
+    weights = vertex_weights(tri.triangles, tri.x, tri.y)
+    scale = choose_scale(values, weights, str(extra.get("colour_scale", "auto")))
+    equal = to_scale(np.ptp(tri.x), np.ptp(tri.y))
     n = len(frames)
-    fig, axes = plt.subplots(1, n, figsize=(5.6 * n + 1.2, 5.2), squeeze=False, layout="constrained")
+    aspect = float(np.ptp(tri.y) / np.ptp(tri.x)) if equal else 0.9
+    height = float(np.clip(4.6 * aspect, 2.6, 5.6))
+    width = 5.0 * n + (2.2 if scale.per_panel else 1.2) + 0.6 * n * scale.per_panel
+    fig, axes = plt.subplots(1, n, figsize=(width, height + 0.9), squeeze=False, layout="constrained")
     axes = axes[0]
     flux = scales.get("max_drift_flux") or 0.0
     currents = [
@@ -114,11 +128,24 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scal
     ]
     biggest = [float(np.linalg.norm(J, axis=1).max()) if J is not None else 0.0 for J in currents]
     top = max(flux, *biggest)  # one |J| scale for every panel
-    lines = None
+    lines = image = None
+    overlays = Overlays.from_data(extra, tri, values[-1], weights)
     for k, (ax, (t, _), rho, J) in enumerate(zip(axes, frames, values, currents, strict=True)):
-        image = ax.tricontourf(tri, rho, levels=levels, cmap="viridis", norm=norm)
-        if "exact_mean" in exact and k < len(exact["exact_mean"]):
-            _exact_contours(ax, tri, exact["exact_mean"][k], exact["exact_cov"][k], norm.vmax)
+        shown = np.maximum(rho, scale.lo) if scale.kind == "log" else rho
+        image = ax.tricontourf(
+            tri,
+            shown,
+            levels=scale.levels(rho),
+            cmap="viridis",
+            norm=scale.norm(rho),
+            extend="min" if scale.kind == "log" else "neither",
+        )
+        if scale.per_panel:
+            fig.colorbar(image, ax=ax, shrink=0.85, pad=0.02, label=scale.label() if k == n - 1 else None)
+        _negative(ax, tri, rho)
+        if "exact_mean" in extra and k < len(extra["exact_mean"]):
+            _exact_contours(ax, tri, extra["exact_mean"][k], extra["exact_cov"][k], float(rho.max()))
+        overlays.draw(ax)
         if J is not None and biggest[k] > 0:
             lines = _streamlines(ax, tri, J, top) or lines
             share = f" = {100 * biggest[k] / flux:.2g} % of max |βρ|" if flux and kind == "stationary" else ""
@@ -131,17 +158,34 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], exact: dict, scal
                 color="white",
                 bbox={"facecolor": "black", "alpha": 0.5, "lw": 0},
             )
-        ax.set_aspect("equal")
+        ax.set_aspect("equal" if equal else "auto")
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
         if kind == "transient":
             ax.set_title(f"t = {t:g}")
-    fig.colorbar(image, ax=list(axes), label="ρ", shrink=0.85, pad=0.02)
+        handles, _ = ax.get_legend_handles_labels()
+        if handles:
+            ax.legend(fontsize=7, loc="upper right", facecolor="grey", framealpha=0.5)
+    if not scale.per_panel:
+        fig.colorbar(image, ax=list(axes), label=scale.label(), shrink=0.85, pad=0.02)
     if lines is not None:
         bar = fig.colorbar(lines, ax=list(axes), shrink=0.85, pad=0.01)
         over = " over the run" if kind == "transient" else ""
         bar.set_label(f"|J| (top: max of |J|, |βρ|{over}; lines where ≥ {STREAM_FLOOR:.0%} of it)")
+    notes = [] if equal else [f"axes not to scale (domain {np.ptp(tri.x):.3g} × {np.ptp(tri.y):.3g})"]
+    notes += overlays.notes
+    if notes:
+        fig.supxlabel("; ".join(notes), fontsize=8)
     return fig
+
+
+def _negative(ax: Any, tri: Any, rho: np.ndarray) -> None:
+    """Fill where ρ < −:data:`NEGATIVE`·max ρ in red, naming the minimum in the legend."""
+    low, cut = float(rho.min()), -NEGATIVE * float(rho.max())
+    if low >= cut:
+        return
+    ax.tricontourf(tri, rho, levels=[low, cut], colors="red", alpha=0.7)
+    ax.fill([], [], color="red", alpha=0.7, label=f"ρ < −{NEGATIVE:.1%} of max ρ (min {low:.2g})")
 
 
 def mesh_triangulation(grid: Any) -> Any:
@@ -165,7 +209,6 @@ def _exact_contours(ax: Any, tri: Any, mean: np.ndarray, cov: np.ndarray, top: f
     levels = top * np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     ax.tricontour(tri, ref, levels=levels, colors="white", linestyles="dashed", linewidths=0.8)
     ax.plot([], [], "w--", lw=0.8, label="exact ρ (dashed)")
-    ax.legend(fontsize=7, loc="upper right", facecolor="grey", framealpha=0.5)
 
 
 def _streamlines(ax: Any, tri: Any, J: np.ndarray, top: float) -> Any:
@@ -232,23 +275,37 @@ def _slices(grid: Any, name: str, names: list[str], target: Path, title: str) ->
     return target
 
 
-def observables_figure(out: Path, title: str) -> list[Path]:
-    """``out/figures/observables.png`` from ``observables.csv`` (mass, min ρ / max ρ, mean over time)."""
+def observables_figure(out: Path, title: str, names: Sequence[str] = ()) -> list[Path]:
+    """``out/figures/observables.png`` from ``observables.csv``: mass, min ρ / max ρ and mean over time.
+
+    The means are labelled with the coordinate ``names`` (the case's parameter names); where the
+    analysis wrote the exact moments (``transient_figure.npz``, one per row) the exact mean is drawn
+    dashed beside the FE mean.
+    """
     obs = out / "observables.csv"
     if not obs.is_file():
         return []
     with open(obs) as f:
         rows = list(csv.DictReader(f))
     data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+    means = [k for k in data if k.startswith("mean_")]
+    names = list(names) if len(names) == len(means) else [k.removeprefix("mean_") for k in means]
+    npz = out / "transient_figure.npz"
+    exact = None
+    if npz.is_file():
+        with np.load(npz) as f:
+            exact = f["exact_mean"] if "exact_mean" in f.files else None
     plt = plt_agg()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     axes[0].plot(data["t"], data["mass"] - data["mass"][0], "o-")
     axes[0].set_title("mass change ∫ρ(t) − ∫ρ(0)")
     axes[1].plot(data["t"], data["min"] / data["max"], "o-")
     axes[1].set_title("min ρ / max ρ")
-    for k in (k for k in data if k.startswith("mean_")):
-        axes[2].plot(data["t"], data[k], "o-", label=k)
-    axes[2].legend()
+    for i, (key, name) in enumerate(zip(means, names, strict=True)):
+        line = axes[2].plot(data["t"], data[key], "o-", label=f"E {name} (FE)")[0]
+        if exact is not None and len(exact) == len(data["t"]):
+            axes[2].plot(data["t"], exact[:, i], "--", color=line.get_color(), label=f"E {name} (exact)")
+    axes[2].legend(fontsize=8)
     axes[2].set_title("mean")
     for ax in axes:
         ax.set_xlabel("t")

@@ -12,11 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMATS", "figure_formats", "parse_formats", "plt_agg", "save", "written"]
+__all__ = ["FORMATS", "TO_SCALE", "figure_formats", "parse_formats", "plt_agg", "save", "to_scale", "written"]
 
 #: Formats a figure can be saved in (matplotlib's vector and raster back ends).
 FORMATS = ("png", "pdf", "svg")
 _formats: tuple[str, ...] = ("png",)
+#: Maps of a domain are drawn with equal axes where its longer side is at most this many times the
+#: shorter one; a longer strip is drawn to fill the panel, with "axes not to scale" on the figure.
+TO_SCALE = 3.0
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -70,3 +73,8 @@ def written(figures: Sequence[Path]) -> list[Path]:
     """Every file the figures ``figures`` (as :func:`save` returned them) were saved as."""
     files = (q for p in figures for q in (p, *(p.with_suffix(f".{fmt}") for fmt in _formats)))
     return [p for p in dict.fromkeys(files) if p.is_file()]
+
+
+def to_scale(width: float, height: float) -> bool:
+    """Whether a ``width`` × ``height`` domain is drawn with equal axes (sides within :data:`TO_SCALE`)."""
+    return max(width, height) <= TO_SCALE * min(width, height)
