@@ -4,7 +4,12 @@ Panels (2-D problems): (1) contours of the loss :math:`\Phi = L` (or of ρ_h for
 with one Euler–Maruyama path of the SDE; (2) contours of the modified loss
 :math:`\Psi_h = -\varepsilon^2\log(\rho_h/\max\rho_h)`, its fitted quadratic (dashed) and streamlines
 of the transverse drift :math:`j = J_h/\rho_h`, with the same path; (3) Ψ_h against Φ (or against the
-fitted quadratic) at the grid points where ρ_h > 1e-6 max ρ_h. The grid samples and
+fitted quadratic) at the grid points where ρ_h > 1e-6 max ρ_h. Against Φ no line is drawn: the theory
+(docs/theory.md §2.1, §3.1) gives Ψ = ½(x − μ)ᵀU(x − μ) with U ≠ A when the current is not zero, so
+Ψ is not a function of Φ and the spread of the points is the broken detailed balance. Against the
+fitted quadratic the line Ψ_h = fit is the Gaussian's identity (an OU density is exactly that
+quadratic), a check of the fit. Panels (1) and (2) have equal axes where the domain is not a long
+strip (:func:`fpsolve.output.style.to_scale`). The grid samples and
 the path are computed by the analysis (:func:`fpsolve.analyses.kwon.figure_grid`) and stored in
 ``kwon_figure.npz``; this module only draws them.
 """
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpsolve.output.style import plt_agg, save
+from fpsolve.output.style import plt_agg, save, to_scale
 
 __all__ = ["kwon_figure"]
 
@@ -37,18 +42,19 @@ def kwon_figure(
     y = pts - data["mu"]
     quad = 0.5 * np.einsum("ni,ij,nj->n", y, data["U"], y).reshape(gx.shape)
     levels = eps2 * np.array([0.125, 0.5, 1.125, 2, 3.125, 4.5, 6.125, 8])  # ½·(k/2)² in std units
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    equal = to_scale(*(hi - lo))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), layout="constrained")
     ax = axes[0]
     if "loss" in data:
         phi = data["loss"] - data["loss"].min()
         filled = ax.contourf(gx, gy, phi, levels=20, cmap="viridis")
         fig.colorbar(filled, ax=ax, shrink=0.85, label=r"$\Phi - \min\Phi$")
-        ax.set_title(r"original loss $\Phi = L$ and an SGD (Euler–Maruyama) path")
+        ax.set_title(r"original loss $\Phi = L$" "\n" r"and an SGD (Euler–Maruyama) path")
         other, other_name = phi, r"$\Phi - \min\Phi$"
     else:
         filled = ax.contourf(gx, gy, np.where(seen, r, np.nan), levels=20, cmap="viridis")
         fig.colorbar(filled, ax=ax, shrink=0.85, label=r"$\rho_h$")
-        ax.set_title(r"stationary density $\rho_h$ and an Euler–Maruyama path")
+        ax.set_title(r"stationary density $\rho_h$" "\n" r"and an Euler–Maruyama path")
         other, other_name = quad, r"fitted quadratic $(x-\mu)^T U (x-\mu)/2$"
     ax = axes[1]
     filled = ax.contourf(gx, gy, np.where(seen, psi, np.nan), levels=20, cmap="magma_r")
@@ -56,7 +62,7 @@ def kwon_figure(
     ax.contour(gx, gy, quad, levels=levels, colors="k", linestyles="dashed", linewidths=0.6)
     ax.streamplot(gx, gy, u, v, color="white", density=1.1, linewidth=0.7, arrowsize=0.9)
     ax.set_title(
-        r"modified loss $\Psi_h=-\varepsilon^2\log\rho_h$ (dashed: fit), streamlines of $J_h/\rho_h$"
+        r"modified loss $\Psi_h=-\varepsilon^2\log\rho_h$ (dashed: fit)" "\n" r"streamlines of $J_h/\rho_h$"
     )
     for ax in axes[:2]:
         ax.plot(path[:, 0], path[:, 1], color="tab:cyan", lw=0.4, alpha=0.8)
@@ -65,13 +71,21 @@ def kwon_figure(
         ax.set_ylim(lo[1], hi[1])
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
+        ax.set_aspect("equal" if equal else "auto")
     ax = axes[2]
     ax.plot(other[seen], psi[seen], ".", ms=1, alpha=0.4)
-    top = float(np.nanmax(psi[seen]))
-    ax.plot([0, top], [0, top], "k--", lw=0.8, label="equality")
+    if "loss" in data:
+        ax.set_title(r"$\Psi_h$ against $\Phi$" "\n" r"a band, not a curve: $\Psi$ is no function of $\Phi$")
+    else:
+        top = float(np.nanmax(psi[seen]))
+        ax.plot([0, top], [0, top], "k--", lw=0.8, label=r"$\Psi_h$ = fit (exact for a Gaussian $\rho_h$)")
+        ax.legend()
+        ax.set_title(r"$\Psi_h$ against the fitted quadratic" "\n")
     ax.set_xlabel(other_name)
     ax.set_ylabel(r"$\Psi_h$")
-    ax.legend()
-    ax.set_title(r"$\Psi_h$ against " + other_name)
+    if not equal:
+        fig.supxlabel(
+            f"axes of the maps not to scale (domain {hi[0] - lo[0]:.3g} × {hi[1] - lo[1]:.3g})", fontsize=8
+        )
     fig.suptitle(f"{title}: broken detailed balance (Kwon decomposition from the FE solution)")
     return save(fig, target)
