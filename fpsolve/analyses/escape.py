@@ -14,6 +14,11 @@ The basin is the domain; the process leaves it through the ``[boundary]`` absorb
 * T, sd(τ) and the committor at ``start_points``; with ``eyring_kramers_minimum``/``_saddle`` the
   Eyring–Kramers rate beside λ₁ (reversible problems, :mod:`fpsolve.problem.asymptotics`).
 
+``fpsolve validate`` compares T at the start points with Monte Carlo exit times and, with ``qsd_paths``
+(default), :math:`E_\nu\tau` (and 1/λ₁ where resolved) with the mean exit time of paths whose start
+points are drawn exactly from the FE QSD (:mod:`fpsolve.discretisation.sampling`), each by
+:func:`fpsolve.analyses.exit_time.exit_time_check`.
+
 Where λ₁ is beyond double precision (:attr:`~fpsolve.solvers.quasi_stationary.QuasiStationary.resolved`
 is False: :math:`u\max F_{ii}/m_i \gtrsim 10^{-3}\lambda_1`, about ΔL/ε² > 25) the rate reported is
 :math:`1/E_\nu\tau` from the anchored T, the identity check is replaced by a note, and no exit-location
@@ -43,18 +48,18 @@ from fpsolve.analyses.base import (
     register,
     slope,
 )
-from fpsolve.analyses.exit_time import T_MAX_FACTOR, eyring_kramers_points
+from fpsolve.analyses.exit_time import exit_time_check, eyring_kramers_points
 from fpsolve.discretisation.points import point_values
+from fpsolve.discretisation.sampling import p1_sampler
 from fpsolve.errors import CaseError
 from fpsolve.log import report
 from fpsolve.output.escape_figures import escape_figure, escape_sweep_figure
 from fpsolve.output.exit_time_figures import exit_validation_figure
 from fpsolve.problem.asymptotics import eyring_kramers
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
-from fpsolve.sde.montecarlo import EulerMaruyama, exit_times
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.solvers.quasi_stationary import QuasiStationarySolver, qsd_mean_exit_time
-from fpsolve.tables import number, points
+from fpsolve.tables import boolean, number, points
 
 __all__ = ["EscapeAnalysis"]
 
@@ -73,7 +78,8 @@ class EscapeAnalysis(Analysis):
     Eyring–Kramers barrier where those keys are given, 5 %); ``predicted_exponent``/``exponent_tolerance``
     the same for a power law E τ ∝ (ε²)^p; ``positivity_tolerance`` how far below 0 the QSD may dip
     (relative to its maximum; default round-off: raise it only with a measured reason, e.g. EAFE with a
-    rank-1 Q that is not an M-matrix on the mesh).
+    rank-1 Q that is not an M-matrix on the mesh). ``qsd_paths`` (default true): ``fpsolve validate``
+    also starts paths from the QSD (module docstring).
     """
 
     kind = "escape"
@@ -90,6 +96,7 @@ class EscapeAnalysis(Analysis):
             "predicted_exponent",
             "exponent_tolerance",
             "positivity_tolerance",
+            "qsd_paths",
         }
     )
 
@@ -102,6 +109,7 @@ class EscapeAnalysis(Analysis):
     predicted_exponent: float | None = None
     exponent_tolerance: float = 0.02
     positivity_tolerance: float = POSITIVITY_TOL
+    qsd_paths: bool = True
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -136,6 +144,8 @@ class EscapeAnalysis(Analysis):
                 options[key] = number(table[key], f"{where}.{key}", positive=True)
         if "predicted_exponent" in table:
             options["predicted_exponent"] = number(table["predicted_exponent"], f"{where}.predicted_exponent")
+        if "qsd_paths" in table:
+            options["qsd_paths"] = boolean(table["qsd_paths"], f"{where}.qsd_paths")
         reference = eyring_kramers_points(table, where, problem)
         if reference is not None:
             options["eyring_kramers"] = reference
@@ -288,46 +298,40 @@ class EscapeAnalysis(Analysis):
         return checks
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation | None:
-        """FE T at the start points against Monte Carlo exit times (Δt and Δt/2); None without points."""
-        if not self.start_points:
+        """Monte Carlo exit times against T at the start points and, with ``qsd_paths``, against E_QSD[τ].
+
+        Each comparison is :func:`~fpsolve.analyses.exit_time.exit_time_check` (Δt and Δt/2); None when
+        there is nothing to compare (no start points, ``qsd_paths = false``).
+        """
+        if not self.start_points and not self.qsd_paths:
             return None
         disc, settings = ctx.disc, ctx.settings
         T = ExitTimeSolver(disc, petsc_options=ctx.petsc).solve()
-        starts = np.asarray(self.start_points)
-        fe = point_values(T, starts)
-        dt = settings.dt or 1e-3
-        rows, mc, se = [], [], []
+        starts = np.asarray(self.start_points).reshape(-1, disc.problem.dim)
+        fe = point_values(T, starts) if len(starts) else np.zeros(0)
+        rows = []
         for i, (p, t_fe) in enumerate(zip(starts, fe, strict=True)):
-            t_max = T_MAX_FACTOR * max(float(t_fe), 100 * dt)
-            seed = settings.seed + 2 * i
-            fine = exit_times(
-                EulerMaruyama(truth, dt / 2, walls=ctx.walls), p, settings.particles, t_max, seed, disc.comm
-            )
-            coarse = exit_times(
-                EulerMaruyama(truth, dt, walls=ctx.walls), p, settings.particles, t_max, seed + 1, disc.comm
-            )
             name = f"escape: T({', '.join(f'{c:g}' for c in p)})"
-            row = mc_check(
-                name, t_fe, fine[0], fine[1], coarse[0], settings.particles, dt / 2, settings.sigmas
-            )
-            row["exited_fraction"] = fine[2]
-            rows.append(row)
-            mc.append(fine[0])
-            se.append(fine[1])
-        record = {
+            rows.append(exit_time_check(ctx, truth, name, float(t_fe), p, settings.seed + 2 * i)[0])
+        record: dict[str, Any] = {
             "analysis": "escape",
             "start_points": starts.tolist(),
             "fe_T": fe.tolist(),
-            "mc_T": mc,
-            "mc_T_se": se,
+            "mc_T": [r["reference"] for r in rows],
+            "mc_T_se": [r["mc_standard_error"] for r in rows],
         }
+        if self.qsd_paths:
+            qsd_rows, record["qsd_paths"] = _qsd_paths(ctx, truth, T, settings.seed + 2 * len(starts))
+            rows += qsd_rows
         return Validation(rows, record)
 
     @classmethod
     def validation_figures(
         cls, out: Path, record: Mapping[str, Any], title: str, sigmas: float
     ) -> list[Path]:
-        """FE T(x₀) against the Monte Carlo means."""
+        """FE T(x₀) against the Monte Carlo means (none without start points)."""
+        if not record["start_points"]:
+            return []
         return [
             exit_validation_figure(out / "figures" / "validation_escape.png", dict(record), title, sigmas)
         ]
@@ -403,3 +407,42 @@ class EscapeAnalysis(Analysis):
     def sweep_figures(cls, out: Path, fit: Mapping[str, Any], title: str) -> list[Path]:
         """``figures/sweep_escape.png``: log E_QSD[τ] against 1/ε² with the fits and the prediction."""
         return [escape_sweep_figure(out / "figures" / "sweep_escape.png", fit, title)]
+
+
+def _qsd_paths(
+    ctx: Context, truth: FokkerPlanckProblem, T: Any, seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    r"""E_QSD[τ] (and 1/λ₁ where resolved) against the mean exit time of paths started from the FE QSD.
+
+    Start points are drawn exactly from the P1 QSD (:mod:`fpsolve.discretisation.sampling`; negative
+    nodal values clipped, the clipped mass recorded). Under ν, τ is exponential: the MC sd(τ)/E τ is
+    recorded (1 in the limit), not checked. Returns the check records and the ``qsd_paths`` record.
+    """
+    disc, settings = ctx.disc, ctx.settings
+    qsd = QuasiStationarySolver(disc, petsc_options=ctx.petsc).solve()
+    mean_tau = qsd_mean_exit_time(disc, qsd.qsd, T)
+    sample = p1_sampler(qsd.qsd)
+    name = "escape: E_QSD[τ], paths from the QSD"
+    row, _ = exit_time_check(ctx, truth, name, mean_tau, sample, seed)
+    row["qsd_clipped_mass"] = sample.clipped
+    rows = [row]
+    mc, se, n = row["reference"], row["mc_standard_error"], settings.particles
+    if qsd.resolved:  # the same paths; mc_check needs only |MC(Δt) − MC(Δt/2)|, the recorded bias
+        coarse = mc + row["dt_bias_estimate"]
+        name = "escape: 1/λ₁, paths from the QSD"
+        rows.append(mc_check(name, 1 / qsd.rate, mc, se, coarse, n, row["dt"], settings.sigmas))
+    record = {
+        "fe_mean_exit_time": mean_tau,
+        "fe_inverse_rate": 1 / qsd.rate if qsd.resolved else None,
+        "mc_mean_exit_time": mc,
+        "mc_se": se,
+        "mc_sd_over_mean": float(se * np.sqrt(n) / mc),
+        "exited_fraction": row["exited_fraction"],
+        "clipped_mass": sample.clipped,
+    }
+    report(
+        f"escape: paths from the QSD: mean exit time {mc:.6g} ± {se:.2g} (FE E_QSD[τ] {mean_tau:.6g}), "
+        f"sd/mean {record['mc_sd_over_mean']:.4f} (1 for the exponential law), clipped QSD mass "
+        f"{sample.clipped:.2g}"
+    )
+    return rows, record

@@ -21,7 +21,7 @@ recorded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -63,7 +63,7 @@ from fpsolve.problem.bounds import (
 )
 from fpsolve.problem.domain import Sphere
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
-from fpsolve.sde.montecarlo import EulerMaruyama, exit_time_histogram, exit_times
+from fpsolve.sde.montecarlo import EulerMaruyama, Start, exit_time_histogram, exit_times
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.tables import number, points, vector
 
@@ -93,6 +93,36 @@ def eyring_kramers_points(
     except ProblemError as exc:
         raise CaseError(f"{where}: Eyring–Kramers reference: {exc}") from None
     return tuple(m), tuple(s)
+
+
+def exit_time_check(
+    ctx: Context,
+    truth: FokkerPlanckProblem,
+    name: str,
+    t_fe: float,
+    start: Start,
+    seed: int,
+    edges: Sequence[float] = (),
+) -> tuple[dict[str, Any], np.ndarray]:
+    r"""One FE mean exit time ``t_fe`` against Monte Carlo paths of ``truth`` from ``start`` (collective).
+
+    ``start``: a point or a sampler of start points (:data:`fpsolve.sde.montecarlo.Start`). Paths with
+    Δt/2 (seed ``seed``, exit times counted in the bins ``edges``) and Δt (seed + 1), Δt =
+    ``validate.dt`` (default 1e-3), followed to :math:`t_\max` = T_MAX_FACTOR·max(t_fe, 100Δt);
+    :func:`~fpsolve.analyses.base.mc_check` gives the verdict. Returns its record, with
+    ``exited_fraction``, and the bin counts.
+    """
+    settings, comm = ctx.settings, ctx.disc.comm
+    dt = settings.dt or 1e-3
+    t_max = T_MAX_FACTOR * max(t_fe, 100 * dt)
+    n = settings.particles
+    fine = exit_time_histogram(
+        EulerMaruyama(truth, dt / 2, walls=ctx.walls), start, n, t_max, edges, seed, comm
+    )
+    coarse = exit_times(EulerMaruyama(truth, dt, walls=ctx.walls), start, n, t_max, seed + 1, comm)
+    row = mc_check(name, t_fe, fine[0], fine[1], coarse[0], n, dt / 2, settings.sigmas)
+    row["exited_fraction"] = fine[2]
+    return row, fine[3]
 
 
 def solve_exit_time(ctx: Context) -> tuple[Any, Any, int]:
@@ -334,7 +364,7 @@ class ExitTimeAnalysis(Analysis):
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
         """FE T at the start points vs Monte Carlo exit times (Δt and Δt/2); histograms of the MC τ."""
-        disc, settings = ctx.disc, ctx.settings
+        settings = ctx.settings
         T, sd, _ = solve_exit_time(ctx)
         starts = np.asarray(self.start_points)
         fe = point_values(T, starts)
@@ -342,32 +372,15 @@ class ExitTimeAnalysis(Analysis):
         dt = settings.dt or 1e-3
         rows, mc, se, exited, histograms = [], [], [], [], []
         for i, (p, t_fe) in enumerate(zip(starts, fe, strict=True)):
-            t_max = T_MAX_FACTOR * max(float(t_fe), 100 * dt)
-            seed = settings.seed + 2 * i
             edges = exit_time_edges(float(t_fe), float(fe_sd[i]), dt)
-            fine = exit_time_histogram(
-                EulerMaruyama(truth, dt / 2, walls=ctx.walls),
-                p,
-                settings.particles,
-                t_max,
-                edges,
-                seed,
-                disc.comm,
-            )
-            coarse = exit_times(
-                EulerMaruyama(truth, dt, walls=ctx.walls), p, settings.particles, t_max, seed + 1, disc.comm
-            )
             name = f"exit time: T({', '.join(f'{c:g}' for c in p)})"
-            row = mc_check(
-                name, t_fe, fine[0], fine[1], coarse[0], settings.particles, dt / 2, settings.sigmas
-            )
-            row["exited_fraction"] = fine[2]
+            row, counts = exit_time_check(ctx, truth, name, float(t_fe), p, settings.seed + 2 * i, edges)
             rows.append(row)
-            mc.append(fine[0])
-            se.append(fine[1])
-            exited.append(fine[2])
+            mc.append(row["reference"])
+            se.append(row["mc_standard_error"])
+            exited.append(row["exited_fraction"])
             histograms.append(
-                exit_time_record(p, edges, fine[3], settings.particles, fine[0], t_fe, fe_sd[i])
+                exit_time_record(p, edges, counts, settings.particles, row["reference"], t_fe, fe_sd[i])
             )
         record = {
             "analysis": "exit_time",

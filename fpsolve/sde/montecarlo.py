@@ -388,19 +388,25 @@ def _moments(t: float, s: Array, d: int, n_total: int) -> Moments:
     return Moments(t, int(m), m / n_total, mean, cov, mean_se, cov_se, np.zeros(0), np.zeros(0))
 
 
+#: Where exit-time paths start: one point, or ``sample(rng, m)`` drawing ``m`` points (shape ``(m, d)``).
+Start = Sequence[float] | Callable[[np.random.Generator, int], Array]
+
+
 def exit_times(
-    em: EulerMaruyama, x0: Sequence[float], n: int, t_max: float, seed: int, comm: MPI.Comm = MPI.COMM_WORLD
+    em: EulerMaruyama, x0: Start, n: int, t_max: float, seed: int, comm: MPI.Comm = MPI.COMM_WORLD
 ) -> tuple[float, float, float]:
     """Mean exit time from ``x0`` through the absorbing parts: ``(mean, standard error, fraction exited)``.
 
-    Paths still inside at ``t_max`` are counted with τ = t_max (reported by the fraction).
+    ``x0`` is a point or a sampler of start points (:data:`Start`; a sampler draws each chunk's points
+    from the chunk's generator first, so the aggregates stay independent of the rank count). Paths
+    still inside at ``t_max`` are counted with τ = t_max (reported by the fraction).
     """
     return exit_time_histogram(em, x0, n, t_max, (), seed, comm)[:3]
 
 
 def exit_time_histogram(
     em: EulerMaruyama,
-    x0: Sequence[float],
+    x0: Start,
     n: int,
     t_max: float,
     edges: Sequence[float],
@@ -416,7 +422,7 @@ def exit_time_histogram(
     max_steps = int(np.ceil(t_max / em.dt))
     for c, size, ss in _chunks(n, seed, comm):
         rng = np.random.default_rng(ss)
-        x = np.tile(np.asarray(x0, float), (size, 1))
+        x = x0(rng, size) if callable(x0) else np.tile(np.asarray(x0, float), (size, 1))
         alive = np.ones(size, dtype=bool)
         tau = np.full(size, max_steps * em.dt)
         for k in range(max_steps):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import pytest
 
 from fpsolve.cases.commands import run_case
 from fpsolve.cases.schema import parse_case
+from fpsolve.cases.validate import validate_case
 from fpsolve.errors import CaseError
 
 
@@ -111,3 +114,52 @@ def test_power_law_escape_from_a_degenerate_saddle(tmp_out: Path) -> None:
     fit = summary["fits"]["escape"]
     assert fit["exponent_smallest_eps"] == pytest.approx(-1 / 3, abs=0.02)
     assert any(c["name"].startswith("escape sweep: exponent") for c in summary["checks"])
+
+
+def _brownian_case(**extra: object) -> dict:
+    """Brownian motion dX = √2 dW on (−1, 1), absorbing at both ends: E_ν τ = 1/λ₁ = 4/π²."""
+    return {
+        "problem": {"name": "brownian", "loss": "0", "Q": [["1"]], "eps2": 1.0},
+        "domain": {"type": "interval", "lo": [-1.0], "hi": [1.0], "cells": [64]},
+        "boundary": {"absorbing": ["xmin", "xmax"]},
+        "discretisation": {"scheme": "eafe"},
+        "analysis": [{"type": "escape", **extra}],
+        "validate": {"particles": 20000, "dt": 1e-3, "seed": 7},
+        "output": {"figures": False},
+    }
+
+
+def test_validate_starts_paths_from_the_qsd(tmp_out: Path) -> None:
+    """E_QSD[τ] and 1/λ₁ against the mean exit time of paths drawn from the FE QSD.
+
+    Measured (64 cells; the same numbers serially and on 2 ranks): FE E_QSD[τ] = 0.405366 (exact 4/π² =
+    0.405285), MC 0.406343 ± 0.00289 (2·10⁴ paths, Δt/2 = 5e-4), Δt-bias estimate 0.00195, tolerance
+    0.0135; MC sd(τ)/E τ = 1.0059 (exponential law: 1).
+    """
+    result = validate_case(parse_case(_brownian_case()), tmp_out / "qsd")
+    assert result["passed"], result["checks"]
+    names = [c["name"] for c in result["checks"]]
+    assert names == ["escape: E_QSD[τ], paths from the QSD", "escape: 1/λ₁, paths from the QSD"]
+    fe, inverse_rate = (c["value"] for c in result["checks"])
+    assert fe == pytest.approx(4 / math.pi**2, rel=5e-4) and inverse_rate == pytest.approx(fe, rel=1e-8)
+    record = result["series"][0]["qsd_paths"]
+    assert record["exited_fraction"] == 1.0 and record["mc_sd_over_mean"] == pytest.approx(1.0, abs=0.03)
+    assert abs(record["clipped_mass"]) < 1e-12
+
+
+def test_qsd_paths_reject_a_wrong_noise(tmp_out: Path) -> None:
+    """FE with ε² 30 % too large against paths of the true process: all checks fail.
+
+    Measured: FE E_QSD[τ] = 0.31182, MC 0.40625 ± 0.0029, tolerance 0.0134.
+    """
+    case = parse_case(_brownian_case())
+    wrong = dataclasses.replace(case, problem=dataclasses.replace(case.problem, eps2=1.3))
+    result = validate_case(wrong, tmp_out / "wrong", mc_problem=case.problem)
+    assert not any(c["passed"] for c in result["checks"])
+
+
+def test_qsd_paths_can_be_switched_off(tmp_out: Path) -> None:
+    with pytest.raises(CaseError, match="nothing was compared"):
+        validate_case(parse_case(_brownian_case(qsd_paths=False)), tmp_out / "off")
+    with pytest.raises(CaseError, match="qsd_paths must be true or false"):
+        parse_case(_brownian_case(qsd_paths="yes"))
