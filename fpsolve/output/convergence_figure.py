@@ -18,6 +18,9 @@ __all__ = ["convergence_figure"]
 def convergence_figure(target: Path, record: Mapping[str, Any], title: str) -> Path:
     """Error |value − reference| of each check against h, with its observed orders; skipped checks named.
 
+    A dashed O(h²) guide runs at half the lowest curve's finest error (the order of the L² error of P1
+    elements), and the y axis says "relative L² error" where every check shown is one.
+
     ``record`` is the sweep summary's ``convergence`` entry (:mod:`fpsolve.cases.convergence`): ``h``,
     ``h_definition``, ``checks`` (name → ``errors``, ``order_least_squares``, ``order_finest_pair``)
     and ``skipped`` (name → reason).
@@ -33,12 +36,16 @@ def convergence_figure(target: Path, record: Mapping[str, Any], title: str) -> P
         )
         ax.loglog(h[order], np.asarray(curve["errors"], float)[order], f"{marker}-", label=label)
     if record["checks"]:
+        lowest = min(np.asarray(c["errors"], float)[order][0] for c in record["checks"].values())
+        guide = 0.5 * lowest * (h[order] / h[order][0]) ** 2
+        ax.loglog(h[order], guide, "k--", lw=0.8, label="O(h²) guide")
         ax.legend(fontsize=8, loc="upper left")
     else:
         ax.text(0.5, 0.5, "no check has an error above round-off", ha="center", transform=ax.transAxes)
         ax.set_xscale("log")
     ax.set_xlabel(f"h = {record['h_definition']}")
-    ax.set_ylabel("error |value − reference|")
+    relative = record["checks"] and all("rel. L2 error" in name for name in record["checks"])
+    ax.set_ylabel("relative L² error" if relative else "error |value − reference| of each check")
     ax.grid(True, which="both", alpha=0.3)
     if record["skipped"]:
         note = "; ".join(f"{name} ({why})" for name, why in record["skipped"].items())

@@ -26,6 +26,8 @@ def exit_time_figure(
     ``maps`` is (matplotlib triangulation of the mesh, T, lower bound, upper bound) at its vertices, or
     None in 1-D and 3-D.
     """
+    from matplotlib.ticker import MaxNLocator
+
     plt = plt_agg()
     two_d = maps is not None
     fig, axes = plt.subplots(1, 4 if two_d else 1, figsize=(22 if two_d else 7, 5), squeeze=False)
@@ -66,9 +68,12 @@ def exit_time_figure(
         ax.semilogy(s[ok], theory[ok], "m-.", label="upper bound as stated, theory §1.3(b)")
     d = ", ".join(f"{c:.2f}" for c in profile["direction"])
     ax.set_xlabel(f"s along x0 + s·({d})")
+    ax.set_ylabel("mean exit time")
     ax.set_ylim(bottom=max(1e-3 * np.nanmax(profile["T"]), 1e-12))
     ax.set_title("chord through x0")
     ax.legend(fontsize=8)
+    for ax in axes:  # at most 5 labelled ticks: 0.25-steps over [−1, 1] crowd a 5-inch panel
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     fig.suptitle(f"{title}: mean exit time and bounds (ε² = {eps2:g})")
     return save(fig, target)
 

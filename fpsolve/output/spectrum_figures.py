@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fpsolve.output.fields import read_series
-from fpsolve.output.style import plt_agg, save
+from fpsolve.output.style import TO_SCALE, plt_agg, save, to_scale
 
 __all__ = ["SHOWN", "eigenvalue_figure", "mode_figure", "spectrum_sweep_figure"]
 
@@ -170,7 +170,8 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
     lo, hi = points[seen, :2].min(axis=0), points[seen, :2].max(axis=0)
     lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
     n = len(shown) + 1
-    aspect = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 0.3, 2.0))
+    equal = to_scale(hi[0] - lo[0], hi[1] - lo[1])
+    aspect = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 0.3, 2.0)) if equal else 0.9
     size = (5.2 * n, 2 * 4.4 * aspect + 1.8)
     fig, axes = plt.subplots(2, n, figsize=size, squeeze=False, layout="constrained")
     _panel(fig, axes[0, 0], tri, rho, "φ₀ = ρ∞", False)
@@ -189,7 +190,9 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
         ax.set_ylim(lo[1], hi[1])
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
-        ax.set_aspect("equal")
+        ax.set_aspect("equal" if equal else "auto")
+    if not equal:
+        fig.supxlabel(f"axes not to scale (window {hi[0] - lo[0]:.3g} × {hi[1] - lo[1]:.3g})", fontsize=8)
     return fig
 
 
@@ -229,7 +232,9 @@ def _triangles(grid: Any) -> np.ndarray:
 def _slices(grid: Any, names: list[str], lam: np.ndarray, target: Path, title: str) -> Path:
     """Orthogonal slices through the maximum of ρ∞ of ρ∞ and φ₁, on the box where ρ∞ ≥ SHOWN · max ρ∞.
 
-    The three directions are stretched to equal lengths (the bulk of a degenerate ρ∞ is flat).
+    Drawn to scale where the box's sides differ by at most :data:`~fpsolve.output.style.TO_SCALE`;
+    otherwise the three directions are stretched to equal lengths (the bulk of a degenerate ρ∞ is flat)
+    and the figure says "axes not to scale" with the box's sides.
     """
     import pyvista
 
@@ -244,7 +249,9 @@ def _slices(grid: Any, names: list[str], lam: np.ndarray, target: Path, title: s
     box = grid.clip_box([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]], invert=False)
     centre = points[np.argmax(rho)]
     sliced = box.slice_orthogonal(x=centre[0], y=centre[1], z=centre[2])
-    stretch = (hi - lo).max() / (hi - lo)
+    sides = hi - lo
+    equal = sides.max() <= TO_SCALE * sides.min()
+    stretch = np.ones(3) if equal else sides.max() / sides
     plotter = pyvista.Plotter(off_screen=True, shape=(1, 2), window_size=(1500, 700))
     panels = (
         ("phi_0", "stationary density phi_0 = rho_inf", "viridis"),
@@ -275,6 +282,9 @@ def _slices(grid: Any, names: list[str], lam: np.ndarray, target: Path, title: s
         plotter.set_scale(*stretch)
         rate = f", lambda = {lam[1].real:.6g}" if col else ""
         plotter.add_text(f"{title}: {label}{rate}", font_size=9)
+        if not equal:
+            box_sides = " × ".join(f"{v:.3g}" for v in sides)
+            plotter.add_text(f"axes not to scale (box {box_sides})", position="lower_right", font_size=8)
         plotter.add_axes(xlabel=names[0], ylabel=names[1], zlabel=names[2])
     plotter.screenshot(str(target))
     plotter.close()
