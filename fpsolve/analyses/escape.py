@@ -1,6 +1,9 @@
 r"""The ``escape`` analysis: escape rate λ₁, quasi-stationary distribution, committor, exit locations.
 
-The basin is the domain; the process leaves it through the ``[boundary]`` absorbing parts. From
+The basin is the domain; the process leaves it through the ``[boundary]`` absorbing parts and, with
+``region`` = g, wherever g ≥ 0: those mesh nodes become absorbing rows
+(:meth:`~fpsolve.discretisation.operators.Discretisation.restricted`), so the level set g = 0 is
+resolved to O(h) only (docs/cases.md: first order measured). From
 :mod:`fpsolve.solvers.quasi_stationary` and :mod:`fpsolve.solvers.exit_time` (docs/theory.md §10):
 
 * λ₁ and the QSD ν (principal eigenpair of the absorbing operator, SLEPc);
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import sympy as sp
 
 from mpi4py import MPI
 
@@ -49,6 +53,7 @@ from fpsolve.analyses.base import (
     slope,
 )
 from fpsolve.analyses.exit_time import exit_time_check, eyring_kramers_points
+from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import point_values
 from fpsolve.discretisation.sampling import p1_sampler
 from fpsolve.errors import CaseError
@@ -56,6 +61,7 @@ from fpsolve.log import report
 from fpsolve.output.escape_figures import escape_figure, escape_sweep_figure
 from fpsolve.output.exit_time_figures import exit_validation_figure
 from fpsolve.problem.asymptotics import eyring_kramers
+from fpsolve.problem.expressions import ExpressionError, parse_expression
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.solvers.exit_time import ExitTimeSolver
 from fpsolve.solvers.quasi_stationary import QuasiStationarySolver, qsd_mean_exit_time
@@ -79,7 +85,8 @@ class EscapeAnalysis(Analysis):
     the same for a power law E τ ∝ (ε²)^p; ``positivity_tolerance`` how far below 0 the QSD may dip
     (relative to its maximum; default round-off: raise it only with a measured reason, e.g. EAFE with a
     rank-1 Q that is not an M-matrix on the mesh). ``qsd_paths`` (default true): ``fpsolve validate``
-    also starts paths from the QSD (module docstring).
+    also starts paths from the QSD (module docstring). ``region``: an expression g of the coordinates
+    and the loss ``L``; the basin is {g < 0} (module docstring).
     """
 
     kind = "escape"
@@ -97,6 +104,7 @@ class EscapeAnalysis(Analysis):
             "exponent_tolerance",
             "positivity_tolerance",
             "qsd_paths",
+            "region",
         }
     )
 
@@ -110,6 +118,7 @@ class EscapeAnalysis(Analysis):
     exponent_tolerance: float = 0.02
     positivity_tolerance: float = POSITIVITY_TOL
     qsd_paths: bool = True
+    region: sp.Expr | None = None
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -146,6 +155,12 @@ class EscapeAnalysis(Analysis):
             options["predicted_exponent"] = number(table["predicted_exponent"], f"{where}.predicted_exponent")
         if "qsd_paths" in table:
             options["qsd_paths"] = boolean(table["qsd_paths"], f"{where}.qsd_paths")
+        if "region" in table:
+            options["region"] = region = _region(table["region"], f"{where}.region", problem)
+            g = problem.numpy_function(region)
+            for i, p in enumerate(starts):
+                if not np.all(g(np.asarray([p])) < 0):
+                    raise CaseError(f"{where}.start_points[{i}] = {list(p)} is outside the region")
         reference = eyring_kramers_points(table, where, problem)
         if reference is not None:
             options["eyring_kramers"] = reference
@@ -153,7 +168,7 @@ class EscapeAnalysis(Analysis):
 
     def run(self, ctx: Context) -> Result:
         """λ₁, ν, T, committors and exit fractions; the identities as checks (module docstring)."""
-        disc, problem = ctx.disc, ctx.problem
+        disc, problem = self.basin(ctx), ctx.problem
         qsd = QuasiStationarySolver(disc, petsc_options=ctx.petsc).solve()
         solver = ExitTimeSolver(disc, petsc_options=ctx.petsc)
         T = solver.solve()
@@ -185,6 +200,11 @@ class EscapeAnalysis(Analysis):
             "qsd_min_over_max": disc.minimum(qsd.qsd) / nu_max,
             "exit_fractions": fractions,
         }
+        if self.region is not None:
+            observables["region"] = str(self.region)
+            observables["region_absorbing_nodes"] = disc.comm.allreduce(
+                len(disc.bc_rows) - len(ctx.disc.bc_rows), op=MPI.SUM
+            )
         if self.start_points:
             starts = np.asarray(self.start_points)
             observables["start_points"] = {
@@ -216,21 +236,28 @@ class EscapeAnalysis(Analysis):
             [FieldSeries(f.name, [(0.0, f)]) for f in fields],
         )
 
+    def basin(self, ctx: Context) -> Discretisation:
+        """The context's discretisation, absorbing outside ``region`` where one is given."""
+        return ctx.disc if self.region is None else ctx.disc.restricted(self.region)
+
     def _exit_fractions(self, solver: ExitTimeSolver, qsd: Any) -> dict[str, float]:
         r""":math:`P_\nu(X_\tau\in\Gamma)` for every absorbing part Γ (a node shared by parts: the first).
 
+        With a ``region``, its nodes outside that are on no absorbing part are one more exit, "region".
         Resolved: the QSD's flux through Γ's nodes; otherwise :math:`\sum_i m_i\nu_iu_{\Gamma,i}` with
         the committors (module docstring: both equal in exact arithmetic, the second at any noise).
         """
         disc = solver.disc
-        parts = disc.problem.absorbing
+        exits = [(part, disc.dirichlet_rows((part,))) for part in disc.problem.absorbing]
+        if self.region is not None:
+            exits.append(("region", disc.bc_rows))
         taken = np.zeros(0, dtype=disc.bc_rows.dtype)
         lo = disc.lumped.getOwnershipRange()[0]
         out = {}
-        for part in parts:
-            rows = np.setdiff1d(np.intersect1d(disc.dirichlet_rows((part,)), disc.bc_rows), taken)
+        for part, part_rows in exits:
+            rows = np.setdiff1d(np.intersect1d(part_rows, disc.bc_rows), taken)
             taken = np.union1d(taken, rows)
-            if len(parts) == 1:
+            if len(exits) == 1:
                 local = 1.0 if disc.comm.rank == 0 else 0.0
             elif qsd.resolved:
                 local = float(qsd.exit_flux.x.petsc_vec.array[rows - lo].sum())
@@ -305,14 +332,15 @@ class EscapeAnalysis(Analysis):
         """
         if not self.start_points and not self.qsd_paths:
             return None
-        disc, settings = ctx.disc, ctx.settings
+        disc, settings = self.basin(ctx), ctx.settings
         T = ExitTimeSolver(disc, petsc_options=ctx.petsc).solve()
         starts = np.asarray(self.start_points).reshape(-1, disc.problem.dim)
         fe = point_values(T, starts) if len(starts) else np.zeros(0)
         rows = []
         for i, (p, t_fe) in enumerate(zip(starts, fe, strict=True)):
             name = f"escape: T({', '.join(f'{c:g}' for c in p)})"
-            rows.append(exit_time_check(ctx, truth, name, float(t_fe), p, settings.seed + 2 * i)[0])
+            seed = settings.seed + 2 * i
+            rows.append(exit_time_check(ctx, truth, name, float(t_fe), p, seed, region=self.region)[0])
         record: dict[str, Any] = {
             "analysis": "escape",
             "start_points": starts.tolist(),
@@ -321,7 +349,8 @@ class EscapeAnalysis(Analysis):
             "mc_T_se": [r["mc_standard_error"] for r in rows],
         }
         if self.qsd_paths:
-            qsd_rows, record["qsd_paths"] = _qsd_paths(ctx, truth, T, settings.seed + 2 * len(starts))
+            seed = settings.seed + 2 * len(starts)
+            qsd_rows, record["qsd_paths"] = _qsd_paths(ctx, disc, truth, T, seed, self.region)
             rows += qsd_rows
         return Validation(rows, record)
 
@@ -409,8 +438,24 @@ class EscapeAnalysis(Analysis):
         return [escape_sweep_figure(out / "figures" / "sweep_escape.png", fit, title)]
 
 
+def _region(value: Any, where: str, problem: FokkerPlanckProblem) -> sp.Expr:
+    """The ``region`` expression g (basin {g < 0}) in the coordinates x, y, z and the loss L."""
+    names = ("x", "y", "z")[: problem.dim]
+    loss = {"L": sp.Symbol("L")} if problem.loss is not None else {}
+    try:
+        g = parse_expression(value, None, names, where, loss)
+    except ExpressionError as exc:
+        raise CaseError(str(exc)) from None
+    return sp.sympify(g.subs(loss["L"], problem.loss) if loss else g)
+
+
 def _qsd_paths(
-    ctx: Context, truth: FokkerPlanckProblem, T: Any, seed: int
+    ctx: Context,
+    disc: Discretisation,
+    truth: FokkerPlanckProblem,
+    T: Any,
+    seed: int,
+    region: sp.Expr | None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     r"""E_QSD[τ] (and 1/λ₁ where resolved) against the mean exit time of paths started from the FE QSD.
 
@@ -418,12 +463,12 @@ def _qsd_paths(
     nodal values clipped, the clipped mass recorded). Under ν, τ is exponential: the MC sd(τ)/E τ is
     recorded (1 in the limit), not checked. Returns the check records and the ``qsd_paths`` record.
     """
-    disc, settings = ctx.disc, ctx.settings
+    settings = ctx.settings
     qsd = QuasiStationarySolver(disc, petsc_options=ctx.petsc).solve()
     mean_tau = qsd_mean_exit_time(disc, qsd.qsd, T)
     sample = p1_sampler(qsd.qsd)
     name = "escape: E_QSD[τ], paths from the QSD"
-    row, _ = exit_time_check(ctx, truth, name, mean_tau, sample, seed)
+    row, _ = exit_time_check(ctx, truth, name, mean_tau, sample, seed, region=region)
     row["qsd_clipped_mass"] = sample.clipped
     rows = [row]
     mc, se, n = row["reference"], row["mc_standard_error"], settings.particles

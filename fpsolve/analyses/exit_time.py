@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import sympy as sp
 
 from mpi4py import MPI
 
@@ -103,13 +104,15 @@ def exit_time_check(
     start: Start,
     seed: int,
     edges: Sequence[float] = (),
+    region: sp.Expr | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     r"""One FE mean exit time ``t_fe`` against Monte Carlo paths of ``truth`` from ``start`` (collective).
 
     ``start``: a point or a sampler of start points (:data:`fpsolve.sde.montecarlo.Start`). Paths with
     Δt/2 (seed ``seed``, exit times counted in the bins ``edges``) and Δt (seed + 1), Δt =
     ``validate.dt`` (default 1e-3), followed to :math:`t_\max` = T_MAX_FACTOR·max(t_fe, 100Δt);
-    :func:`~fpsolve.analyses.base.mc_check` gives the verdict. Returns its record, with
+    :func:`~fpsolve.analyses.base.mc_check` gives the verdict; ``region``: paths are also killed where
+    it is ≥ 0 (:class:`~fpsolve.sde.montecarlo.EulerMaruyama`). Returns the record, with
     ``exited_fraction``, and the bin counts.
     """
     settings, comm = ctx.settings, ctx.disc.comm
@@ -117,9 +120,11 @@ def exit_time_check(
     t_max = T_MAX_FACTOR * max(t_fe, 100 * dt)
     n = settings.particles
     fine = exit_time_histogram(
-        EulerMaruyama(truth, dt / 2, walls=ctx.walls), start, n, t_max, edges, seed, comm
+        EulerMaruyama(truth, dt / 2, walls=ctx.walls, region=region), start, n, t_max, edges, seed, comm
     )
-    coarse = exit_times(EulerMaruyama(truth, dt, walls=ctx.walls), start, n, t_max, seed + 1, comm)
+    coarse = exit_times(
+        EulerMaruyama(truth, dt, walls=ctx.walls, region=region), start, n, t_max, seed + 1, comm
+    )
     row = mc_check(name, t_fe, fine[0], fine[1], coarse[0], n, dt / 2, settings.sigmas)
     row["exited_fraction"] = fine[2]
     return row, fine[3]

@@ -11,6 +11,7 @@ backward problems are discretely adjoint. :func:`discretise` builds one from a p
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from typing import Any
 
@@ -198,6 +199,25 @@ class Discretisation:
         return imap.local_to_global(owned.astype(np.int32)).astype(PETSc.IntType)
 
     # -- public --------------------------------------------------------------------------------
+
+    def restricted(self, region: Any) -> Discretisation:
+        r"""The same discretisation killed outside :math:`\{x : g(x) < 0\}`, g = ``region`` (sympy).
+
+        A shallow copy sharing the mesh and matrices whose :attr:`bc_rows` add every owned dof with
+        :math:`g(x_i) \ge 0`: those nodes become absorbing (Dirichlet) rows, on top of the absorbing parts.
+        The region's boundary is the staircase of mesh nodes, resolved only to O(h) (not fitted by the
+        mesh; a node on g = 0 itself falls on either side by the round-off of its coordinates), and
+        every node outside is absorbing whether or not the process can reach it there (no Fichera
+        classification of the level set).
+        """
+        n = self.V.dofmap.index_map.size_local
+        nodes = self.V.tabulate_dof_coordinates()[:n, : self.problem.dim]
+        outside = np.flatnonzero(_numpy_scalar(region, self.problem)(nodes.T) >= 0)
+        out = copy.copy(self)
+        out.bc_rows = np.union1d(self.bc_rows, outside + self.V.dofmap.index_map.local_range[0]).astype(
+            PETSc.IntType
+        )
+        return out
 
     @cached_property
     def M(self) -> PETSc.Mat:

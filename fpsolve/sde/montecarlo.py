@@ -97,10 +97,18 @@ class EulerMaruyama:
     walls
         Facet walls to use instead of the domain's own boundary (required for a mesh file:
         :meth:`MeshWalls.from_facets`, :func:`fpsolve.analyses.base.mesh_walls`).
+    region
+        A sympy expression g of the coordinates: paths are also killed where g ≥ 0
+        (:meth:`_left_region`).
     """
 
     def __init__(
-        self, problem: FokkerPlanckProblem, dt: float, bridge: bool = True, walls: MeshWalls | None = None
+        self,
+        problem: FokkerPlanckProblem,
+        dt: float,
+        bridge: bool = True,
+        walls: MeshWalls | None = None,
+        region: sp.Expr | None = None,
     ) -> None:
         if walls is None and isinstance(problem.domain, MeshFile):
             raise ProblemError(
@@ -124,9 +132,11 @@ class EulerMaruyama:
         self.scale = np.sqrt(2.0 * problem.eps2 * self.dt)
         self._scaled_root = None if self._constant_root is None else self.scale * self._constant_root
         # the bridge needs G at every particle; without it a state-dependent 2×2 √Q is applied to ξ directly
-        self._needs_root = bridge and (
-            bool(walls.absorbing.any()) if walls is not None else bool(problem.absorbing)
-        )
+        absorbing = bool(walls.absorbing.any()) if walls is not None else bool(problem.absorbing)
+        self._needs_root = bridge and (absorbing or region is not None)
+        self._region = None
+        if region is not None:  # g and ∇g
+            self._region = _rows([region, *(sp.diff(region, c) for c in problem.coords)], problem.coords)
         self._q_entries = None
         if self._constant_root is None and self._factor is None and self.d == 2 and not self._needs_root:
             self._q_entries = _rows([problem.Q[0, 0], problem.Q[0, 1], problem.Q[1, 1]], problem.coords)
@@ -164,6 +174,8 @@ class EulerMaruyama:
             else:
                 new += self.scale * np.einsum("nij,nj->ni", root, xi)
         killed = self._boundary(xa, new, root, rng)
+        if self._region is not None:
+            killed |= self._left_region(xa, new, root, rng)
         out = np.zeros_like(alive)
         if everyone:
             x[:] = new
@@ -226,6 +238,27 @@ class EulerMaruyama:
                 else:  # mirror the overshoot back
                     np.copyto(col, 2 * bound - col, where=col < bound if side == 0 else col > bound)
         return killed
+
+    def _left_region(
+        self, old: Array, new: Array, root: Array, rng: np.random.Generator
+    ) -> npt.NDArray[np.bool_]:
+        r"""Paths outside the region :math:`\{g < 0\}` after the step, or (bridge) crossed and back.
+
+        The bridge test uses the linearised distances :math:`d = -g/|\nabla g|` at both ends and the
+        normal :math:`\nabla g/|\nabla g|` at the start (exact for a half-space, O(d²/radius of curvature)
+        otherwise, where the crossing probability matters).
+        """
+        before, after = self._region(np.ascontiguousarray(old.T)), self._region(np.ascontiguousarray(new.T))
+        killed = after[0] >= 0
+        if not self.bridge:
+            return killed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm_old = np.linalg.norm(before[1:], axis=0)
+            d_old = np.where(norm_old > 0, -before[0] / norm_old, np.inf)
+            d_new = -after[0] / np.linalg.norm(after[1:], axis=0)
+            n = np.where(norm_old > 0, before[1:] / norm_old, 0.0).T
+        d_new = np.where(np.isfinite(d_new), d_new, np.inf)
+        return killed | self._crossed(d_old, d_new, n, root, rng)
 
     def _walls(self, old: Array, new: Array, root: Array, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
         r"""Facet walls: reflect/absorb along the step, then the bridge test at the nearest absorbing facet.
