@@ -10,12 +10,15 @@
     loss_contours = true         # contours of the case's loss L under the density
     curves = [{ zero = "u*v - 1", label = "minimum manifold uv = 1" }]
     points = [{ at = [1.0, 1.0], label = "balanced point" }]
+    collapse = { at = [0.0, 0.0], radius = 0.02 }   # figures/<kind>_collapse.png
 
 The case schema parses each ``zero`` expression in the case's coordinate names
 (:func:`fpsolve.problem.expressions.parse_expression`, never ``eval``) before the analysis sees it.
 :meth:`FigureKeys.data` evaluates L and the curves on a :data:`GRID`² grid over the mesh's bounding
-box and returns the arrays of ``<kind>_figure.npz`` that :mod:`fpsolve.output.overlays` draws. Curves,
-points and loss contours are drawn on 2-D densities only.
+box and returns the arrays of ``<kind>_figure.npz`` that :mod:`fpsolve.output.overlays` draws.
+``collapse`` asks for ``figures/<kind>_collapse.png``: the mass P(|x − at| ≤ r) against r at every
+written time and P(|x − at| ≤ radius) against t (:func:`fpsolve.output.density_figures.collapse_figure`).
+All of them are drawn on 2-D densities only.
 """
 
 from __future__ import annotations
@@ -33,12 +36,12 @@ from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import CaseError
 from fpsolve.output.scales import SCALES
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
-from fpsolve.tables import boolean, check_keys, string, vector
+from fpsolve.tables import boolean, check_keys, number, string, vector
 
 __all__ = ["GRID", "KEYS", "FigureKeys"]
 
 #: Keys of the ``figure`` sub-table.
-KEYS = frozenset({"colour_scale", "loss_contours", "curves", "points"})
+KEYS = frozenset({"colour_scale", "loss_contours", "curves", "points", "collapse"})
 #: Grid points per side for the loss and the curves.
 GRID = 301
 
@@ -51,6 +54,7 @@ class FigureKeys:
     loss_contours: bool = False
     curves: tuple[tuple[sp.Expr, str], ...] = ()
     points: tuple[tuple[tuple[float, ...], str], ...] = ()
+    collapse: tuple[tuple[float, ...], float] | None = None
 
     @classmethod
     def parse(cls, table: Any, where: str, problem: FokkerPlanckProblem) -> Self:
@@ -74,9 +78,12 @@ class FigureKeys:
             (_point(p, f"{where}.points[{i}]", problem.dim), _label(p, f"{where}.points[{i}]"))
             for i, p in enumerate(_list(table.get("points", []), f"{where}.points"))
         )
-        if (loss or curves or points) and problem.dim != 2:
-            raise CaseError(f"{where}: loss contours, curves and points are drawn on 2-D densities only")
-        return cls(scale, loss, curves, points)
+        collapse = (
+            _collapse(table["collapse"], f"{where}.collapse", problem.dim) if "collapse" in table else None
+        )
+        if (loss or curves or points or collapse) and problem.dim != 2:
+            raise CaseError(f"{where}: loss contours, curves, points and collapse are drawn in 2-D only")
+        return cls(scale, loss, curves, points, collapse)
 
     def data(self, disc: Discretisation) -> dict[str, np.ndarray]:
         """The figure-file arrays (collective: the bounding box; the values on rank 0, empty elsewhere)."""
@@ -85,6 +92,11 @@ class FigureKeys:
         if self.points:
             out["points"] = np.array([p for p, _ in self.points])
             out["point_labels"] = np.array([label for _, label in self.points])
+        if self.collapse is not None:
+            out["collapse_at"], out["collapse_radius"] = (
+                np.array(self.collapse[0]),
+                np.array(self.collapse[1]),
+            )
         if not (self.loss_contours or self.curves):
             return out
         xg = disc.msh.geometry.x[:, :2]
@@ -122,6 +134,13 @@ def _expression(item: Mapping[str, Any], where: str) -> sp.Expr:
 def _point(item: Mapping[str, Any], where: str, dim: int) -> tuple[float, ...]:
     check_keys(item, {"at", "label"}, where)
     return vector(item.get("at"), f"{where}.at", dim)
+
+
+def _collapse(item: Any, where: str, dim: int) -> tuple[tuple[float, ...], float]:
+    if not isinstance(item, Mapping):
+        raise CaseError(f"{where} must be a table {{ at = [...], radius = r }}")
+    check_keys(item, {"at", "radius"}, where)
+    return vector(item.get("at"), f"{where}.at", dim), number(item.get("radius"), f"{where}.radius", True)
 
 
 def _label(item: Mapping[str, Any], where: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,26 @@ from fpsolve.output.overlays import Overlays
 from fpsolve.output.scales import choose_scale, vertex_weights
 from fpsolve.output.style import plt_agg, save, to_scale
 
-__all__ = ["density_figure", "mesh_triangulation", "observables_figure"]
+__all__ = [
+    "collapse_figure",
+    "density_figure",
+    "mass_within",
+    "mesh_triangulation",
+    "observables_figure",
+    "window",
+]
 
 #: At most this many snapshots of a time series are drawn.
 SNAPSHOTS = 4
 #: Streamlines are drawn where |J| is at least this fraction of the colour bar's top (module docstring).
 STREAM_FLOOR = 0.05
+#: Maps zoom on the vertices with ρ ≥ SEEN·max ρ (linear scales, on which less is the lowest colour
+#: anyway; the floor on a log scale) ...
+SEEN = 0.01
+#: ... widened by this fraction of the box on every side ...
+MARGIN = 0.15
+#: ... where that box covers at most this fraction of the domain's bounding box.
+ZOOM = 0.5
 #: ρ below −NEGATIVE·max ρ is marked: an undershoot that large is part of the picture (smaller ones, the
 #: ringing of a Galerkin solution far from the mass, would cover the panel).
 NEGATIVE = 1e-3
@@ -65,6 +80,7 @@ def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any])
     extra = {
         k: v[picked] if k.startswith("exact_") and len(v) == len(frames) else v for k, v in extra.items()
     }
+    collapse = collapse_figure(out, kind, title, frames, extra) if "collapse_at" in extra else []
     frames = [frames[i] for i in picked]
     scales = summary.get("observables", {}).get(kind, {})
     dim = len(summary.get("coordinates", [])) or _dimension(frames[0][1])
@@ -78,7 +94,53 @@ def density_figure(out: Path, kind: str, title: str, summary: Mapping[str, Any])
     else:
         fig = _maps(plt, frames, kind, names, extra, scales)
     fig.suptitle(title)
-    return [save(fig, target)]
+    return [save(fig, target), *collapse]
+
+
+def mass_within(rho: np.ndarray, weights: np.ndarray, distance: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """P(|x − x*| ≤ r) for each r in ``radii``: Σ wᵢρᵢ over the vertices with ``distance`` ≤ r.
+
+    Lumped quadrature of the nodal values (:func:`~fpsolve.output.scales.vertex_weights`), signed ρ
+    (so the total is the mass).
+    """
+    order = np.argsort(distance)
+    cumulative = np.concatenate([[0.0], np.cumsum((weights * rho)[order])])
+    return cumulative[np.searchsorted(distance[order], radii, side="right")]
+
+
+def collapse_figure(out: Path, kind: str, title: str, frames: list, extra: Mapping) -> list[Path]:
+    """``out/figures/<kind>_collapse.png``: P(|x − x*| ≤ r) against r per written time, and against t.
+
+    ``extra["collapse_at"]`` is x*, ``extra["collapse_radius"]`` the r of the right panel (the figure
+    key ``collapse``); every written time is used, not only the drawn snapshots.
+    """
+    tri = mesh_triangulation(frames[0][1])
+    weights = vertex_weights(tri.triangles, tri.x, tri.y)
+    at, radius = np.asarray(extra["collapse_at"], float), float(extra["collapse_radius"])
+    distance = np.hypot(tri.x - at[0], tri.y - at[1])
+    span = float(distance.max())
+    radii = np.geomspace(max(float(distance[distance > 0].min()), 1e-6 * span), span, 200)
+    times = np.array([t for t, _ in frames])
+    values = [np.asarray(g.point_data[f"rho_{kind}"]) for _, g in frames]
+    plt = plt_agg()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(frames)))
+    for t, rho, colour in zip(times, values, colours, strict=True):
+        ax.semilogx(radii, mass_within(rho, weights, distance, radii), color=colour, label=f"t = {t:g}")
+    ax.axvline(radius, color="k", ls=":", lw=0.8)
+    ax.set_xlabel(f"r (distance from x* = ({', '.join(f'{c:g}' for c in at)}))")
+    ax.set_ylabel("P(|x − x*| ≤ r)")
+    ax.set_ylim(0.0, 1.02)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("mass within r of x*")
+    inside = [float(mass_within(rho, weights, distance, np.array([radius]))[0]) for rho in values]
+    ax2.plot(times, inside, "o-")
+    ax2.set_xlabel("t")
+    ax2.set_ylabel(f"P(|x − x*| ≤ {radius:g})")
+    ax2.set_ylim(0.0, 1.02)
+    ax2.set_title(f"collapse fraction at r = {radius:g}")
+    fig.suptitle(f"{title}: {kind} mass near x* (lumped quadrature of the written vertex values)")
+    return [save(fig, out / "figures" / f"{kind}_collapse.png")]
 
 
 def _dimension(grid: Any) -> int:
@@ -115,9 +177,12 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
     values = [np.asarray(g.point_data[name]) for _, g in frames]
     weights = vertex_weights(tri.triangles, tri.x, tri.y)
     scale = choose_scale(values, weights, str(extra.get("colour_scale", "auto")))
-    equal = to_scale(np.ptp(tri.x), np.ptp(tri.y))
+    overlays = Overlays.from_data(extra, tri, values[-1], weights)
+    seen = [rho >= (scale.lo if scale.kind == "log" else SEEN * rho.max()) for rho in values]
+    lo, hi, zoomed = window(tri, np.any(seen, axis=0), [p[:2] for p in overlays.points])
+    equal = to_scale(*(hi - lo))
     n = len(frames)
-    aspect = float(np.ptp(tri.y) / np.ptp(tri.x)) if equal else 0.9
+    aspect = float((hi[1] - lo[1]) / (hi[0] - lo[0])) if equal else 0.9
     height = float(np.clip(4.6 * aspect, 2.6, 5.6))
     width = 5.0 * n + (2.2 if scale.per_panel else 1.2) + 0.6 * n * scale.per_panel
     fig, axes = plt.subplots(1, n, figsize=(width, height + 0.9), squeeze=False, layout="constrained")
@@ -129,7 +194,6 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
     biggest = [float(np.linalg.norm(J, axis=1).max()) if J is not None else 0.0 for J in currents]
     top = max(flux, *biggest)  # one |J| scale for every panel
     lines = image = None
-    overlays = Overlays.from_data(extra, tri, values[-1], weights)
     for k, (ax, (t, _), rho, J) in enumerate(zip(axes, frames, values, currents, strict=True)):
         shown = np.maximum(rho, scale.lo) if scale.kind == "log" else rho
         image = ax.tricontourf(
@@ -141,7 +205,10 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
             extend="min" if scale.kind == "log" else "neither",
         )
         if scale.per_panel:
-            fig.colorbar(image, ax=ax, shrink=0.85, pad=0.02, label=scale.label() if k == n - 1 else None)
+            bar = fig.colorbar(
+                image, ax=ax, shrink=0.85, pad=0.02, label=scale.label() if k == n - 1 else None
+            )
+            bar.set_ticks(scale.ticks(rho))
         _negative(ax, tri, rho)
         if "exact_mean" in extra and k < len(extra["exact_mean"]):
             _exact_contours(ax, tri, extra["exact_mean"][k], extra["exact_cov"][k], float(rho.max()))
@@ -158,6 +225,8 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
                 color="white",
                 bbox={"facecolor": "black", "alpha": 0.5, "lw": 0},
             )
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal" if equal else "auto")
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
@@ -167,16 +236,46 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
         if handles:
             ax.legend(fontsize=7, loc="upper right", facecolor="grey", framealpha=0.5)
     if not scale.per_panel:
-        fig.colorbar(image, ax=list(axes), label=scale.label(), shrink=0.85, pad=0.02)
+        bar = fig.colorbar(image, ax=list(axes), label=scale.label(), shrink=0.85, pad=0.02)
+        bar.set_ticks(scale.ticks())
     if lines is not None:
         bar = fig.colorbar(lines, ax=list(axes), shrink=0.85, pad=0.01)
         over = " over the run" if kind == "transient" else ""
         bar.set_label(f"|J| (top: max of |J|, |βρ|{over}; lines where ≥ {STREAM_FLOOR:.0%} of it)")
-    notes = [] if equal else [f"axes not to scale (domain {np.ptp(tri.x):.3g} × {np.ptp(tri.y):.3g})"]
+    notes = [] if equal else ["axes not to scale"]
+    if zoomed:
+        where = f"ρ ≥ {scale.lo:.2g}" if scale.kind == "log" else f"ρ ≥ {SEEN:g} max ρ"
+        notes.append(
+            f"zoomed on where {where} in some panel (domain [{tri.x.min():.3g}, {tri.x.max():.3g}] × "
+            f"[{tri.y.min():.3g}, {tri.y.max():.3g}])"
+        )
+    elif not equal:
+        notes[-1] += f" (domain {np.ptp(tri.x):.3g} × {np.ptp(tri.y):.3g})"
     notes += overlays.notes
     if notes:
-        fig.supxlabel("; ".join(notes), fontsize=8)
+        fig.supxlabel("\n".join(textwrap.fill(note, int(14 * width)) for note in notes), fontsize=8)
     return fig
+
+
+def window(
+    tri: Any, seen: np.ndarray, points: Sequence[tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The drawn window: the domain, or the box around the ``seen`` vertices and ``points`` if smaller.
+
+    The box is widened by :data:`MARGIN` of its size on every side and clipped to the domain; it is
+    used (third value True) where its area is at most :data:`ZOOM` of the domain's bounding box.
+    """
+    full_lo = np.array([tri.x.min(), tri.y.min()])
+    full_hi = np.array([tri.x.max(), tri.y.max()])
+    xy = np.vstack([np.column_stack([tri.x[seen], tri.y[seen]]), np.reshape(points, (-1, 2))])
+    if not len(xy):
+        return full_lo, full_hi, False
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    pad = MARGIN * np.maximum(hi - lo, 0.05 * (full_hi - full_lo))
+    lo, hi = np.maximum(lo - pad, full_lo), np.minimum(hi + pad, full_hi)
+    if np.prod(hi - lo) > ZOOM * np.prod(full_hi - full_lo):
+        return full_lo, full_hi, False
+    return lo, hi, True
 
 
 def _negative(ax: Any, tri: Any, rho: np.ndarray) -> None:
@@ -278,6 +377,8 @@ def _slices(grid: Any, name: str, names: list[str], target: Path, title: str) ->
 def observables_figure(out: Path, title: str, names: Sequence[str] = ()) -> list[Path]:
     """``out/figures/observables.png`` from ``observables.csv``: mass, min ρ / max ρ and mean over time.
 
+    Columns other than those and the covariances (an analysis' own observables) get a fourth panel.
+
     The means are labelled with the coordinate ``names`` (the case's parameter names); where the
     analysis wrote the exact moments (``transient_figure.npz``, one per row) the exact mean is drawn
     dashed beside the FE mean.
@@ -290,13 +391,14 @@ def observables_figure(out: Path, title: str, names: Sequence[str] = ()) -> list
     data = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
     means = [k for k in data if k.startswith("mean_")]
     names = list(names) if len(names) == len(means) else [k.removeprefix("mean_") for k in means]
+    others = [k for k in data if k not in ("t", "mass", "min", "max") and not k.startswith(("mean_", "cov_"))]
     npz = out / "transient_figure.npz"
     exact = None
     if npz.is_file():
         with np.load(npz) as f:
             exact = f["exact_mean"] if "exact_mean" in f.files else None
     plt = plt_agg()
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, 3 + bool(others), figsize=(13 + 4.3 * bool(others), 3.6))
     axes[0].plot(data["t"], data["mass"] - data["mass"][0], "o-")
     axes[0].set_title("mass change ∫ρ(t) − ∫ρ(0)")
     axes[1].plot(data["t"], data["min"] / data["max"], "o-")
@@ -307,6 +409,11 @@ def observables_figure(out: Path, title: str, names: Sequence[str] = ()) -> list
             axes[2].plot(data["t"], exact[:, i], "--", color=line.get_color(), label=f"E {name} (exact)")
     axes[2].legend(fontsize=8)
     axes[2].set_title("mean")
+    if others:  # further observables the analysis wrote (e.g. a collapse fraction)
+        for key in others:
+            axes[3].plot(data["t"], data[key], "o-", label=key)
+        axes[3].legend(fontsize=8)
+        axes[3].set_title("other observables")
     for ax in axes:
         ax.set_xlabel("t")
     fig.suptitle(title)

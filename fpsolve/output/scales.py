@@ -93,6 +93,23 @@ class ColourScale:
         """Contour-band edges, evenly spaced in the scale's own coordinate."""
         return np.asarray(self.norm(values).inverse(np.linspace(0.0, 1.0, BANDS + 1)), float)
 
+    def ticks(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Round colour-bar ticks inside the range: powers of ten (log), else about six "nice" numbers.
+
+        (The contour bands' own edges, which a colour bar would otherwise label, are not round.)
+        """
+        from matplotlib.ticker import MaxNLocator, SymmetricalLogLocator
+
+        norm = self.norm(values)
+        lo, hi = float(norm.vmin), float(norm.vmax)
+        if self.kind == "log":
+            ticks = 10.0 ** np.arange(np.ceil(np.log10(lo)), np.floor(np.log10(hi)) + 1)
+        elif self.kind == "asinh":
+            ticks = SymmetricalLogLocator(linthresh=self.width, base=10).tick_values(lo, hi)
+        else:
+            ticks = MaxNLocator(6).tick_values(lo, hi)
+        return ticks[(ticks >= lo - 1e-12 * abs(lo)) & (ticks <= hi + 1e-12 * abs(hi))]
+
     def label(self) -> str:
         """The colour bar's label: the quantity and the scale."""
         if self.kind == "log":

@@ -96,6 +96,8 @@ def test_label_noise_case_parses_its_figure_keys() -> None:
         ({"shade": True}, "unknown key 'shade'"),
         ({"points": [{"at": [1.0], "label": "p"}]}, "points"),
         ({"curves": [{"zero": "w1 - w2"}]}, "label"),
+        ({"collapse": {"at": [0.0], "radius": 0.1}}, "collapse.at"),
+        ({"collapse": {"at": [0.0, 0.0], "radius": -1.0}}, "collapse.radius"),
     ],
 )
 def test_figure_key_errors(figure: dict, message: str) -> None:
@@ -111,3 +113,9 @@ def test_loss_contours_need_a_loss() -> None:
     with pytest.raises(CaseError, match="no loss"):
         parse_case(data, CASES / "momentum_phase_space.toml")
     assert FigureKeys() == FigureKeys.parse(None, "figure", None)  # type: ignore[arg-type]
+
+
+def test_collapse_key_of_the_stochastic_collapse_case() -> None:
+    path = CASES / "stochastic_collapse.toml"
+    (transient,) = parse_case(tomllib.loads(path.read_text()), path).analyses
+    assert transient.figure.collapse == ((0.0, 0.0), 0.02)
