@@ -139,7 +139,7 @@ def collapse_figure(out: Path, kind: str, title: str, frames: list, extra: Mappi
     ax2.set_ylabel(f"P(|x − x*| ≤ {radius:g})")
     ax2.set_ylim(0.0, 1.02)
     ax2.set_title(f"collapse fraction at r = {radius:g}")
-    fig.suptitle(f"{title}: {kind} mass near x* (lumped quadrature of the written vertex values)")
+    fig.suptitle(f"{title}: mass near x* (lumped quadrature of the written vertex values)")
     return [save(fig, out / "figures" / f"{kind}_collapse.png")]
 
 
@@ -183,7 +183,7 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
     equal = to_scale(*(hi - lo))
     n = len(frames)
     aspect = float((hi[1] - lo[1]) / (hi[0] - lo[0])) if equal else 0.9
-    height = float(np.clip(4.6 * aspect, 2.6, 5.6))
+    height = float(np.clip(4.6 * aspect, 3.4, 5.6))
     width = 5.0 * n + (2.2 if scale.per_panel else 1.2) + 0.6 * n * scale.per_panel
     fig, axes = plt.subplots(1, n, figsize=(width, height + 0.9), squeeze=False, layout="constrained")
     axes = axes[0]
@@ -241,7 +241,7 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
     if lines is not None:
         bar = fig.colorbar(lines, ax=list(axes), shrink=0.85, pad=0.01)
         over = " over the run" if kind == "transient" else ""
-        bar.set_label(f"|J| (top: max of |J|, |βρ|{over}; lines where ≥ {STREAM_FLOOR:.0%} of it)")
+        bar.set_label(f"|J| (top: max |J|, |βρ|{over}; drawn where ≥ {STREAM_FLOOR:.0%} of it)")
     notes = [] if equal else ["axes not to scale"]
     if zoomed:
         where = f"ρ ≥ {scale.lo:.2g}" if scale.kind == "log" else f"ρ ≥ {SEEN:g} max ρ"
