@@ -5,9 +5,8 @@ for the edge :math:`E = (i, j)`, :math:`t_E = x_j - x_i`, any linear u, v satisf
 :math:`\int_T \nabla u\cdot\nabla v = \sum_E \omega_E\,\delta_E u\,\delta_E v`
 (:math:`\delta_E u = u_i - u_j`).
 Along each edge the flux :math:`\alpha\rho' - s\rho/|t_E|` with edge diffusion
-:math:`\alpha_E = \hat t_E^T K \hat t_E` (at the edge midpoint) and edge drift
-:math:`s_E = \int_E\beta\cdot dx` (:func:`edge_drift`) is integrated exactly (Scharfetter–Gummel;
-Xu & Zikatanov 1999, docs/numerics.md):
+:math:`\alpha_E = \hat t_E^T K \hat t_E` and edge drift :math:`s_E = \beta\cdot t_E` (both at the edge
+midpoint) is integrated exactly (Scharfetter–Gummel; Xu & Zikatanov 1999, docs/numerics.md):
 
 .. math::  A_{ij} = S_{ij} + C_{ij},\qquad
            C|_E = \omega_E\big[g(-s_E)\,\rho_i - g(s_E)\,\rho_j\big](v_i - v_j),\qquad
@@ -16,11 +15,10 @@ Xu & Zikatanov 1999, docs/numerics.md):
 where :math:`S_{ij} = \int K\nabla\phi_j\cdot\nabla\phi_i` is the Galerkin diffusion. For scalar
 :math:`K = kI` this is exactly EAFE, :math:`\omega_E k [B(-s/k)\rho_i - B(s/k)\rho_j](v_i - v_j)`, whose
 zero-flux state is :math:`\rho_j/\rho_i = e^{s/k}` (the Gibbs state :math:`e^{-L/\varepsilon^2}` for
-:math:`Q = I` at the nodes of any mesh, as :math:`s_E = L_i - L_j` for β = −∇L). For anisotropic K
-the split keeps consistency of both parts (:math:`\sum_E\omega_E t_E t_E^T = |T| I` makes the drift
-part consistent for any :math:`\alpha_E`); that :math:`\alpha_E` is the right fitting diffusion is not
-proven — it is checked by convergence tests. Where :math:`\alpha_E \to 0`,
-:math:`g(s) \to \max(-s, 0)`: first-order upwinding.
+:math:`Q = I`, exact when L is linear on the edge). For anisotropic K the split keeps consistency of both
+parts (:math:`\sum_E\omega_E t_E t_E^T = |T| I` makes the drift part consistent for any
+:math:`\alpha_E`); that :math:`\alpha_E` is the right fitting diffusion is not proven — it is checked by
+convergence tests. Where :math:`\alpha_E \to 0`, :math:`g(s) \to \max(-s, 0)`: first-order upwinding.
 
 Every edge term is antisymmetric in (i, j) after summation over ``v``, so :math:`\mathbf 1^TA = 0` (exact
 mass conservation) and :math:`A^T` is the backward operator. Off-diagonals are non-positive when
@@ -37,7 +35,6 @@ construction is the same in serial and in parallel.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -63,30 +60,6 @@ def fitted_drift(s: Array, alpha: Array) -> Array:
     return np.where((alpha > 0) & np.isfinite(out), out, limit)
 
 
-#: Three-point Gauss–Legendre rule on [0, 1]: nodes and weights (exact for polynomials of degree 5).
-GAUSS_NODES = 0.5 + 0.5 * np.sqrt(0.6) * np.array([-1.0, 0.0, 1.0])
-GAUSS_WEIGHTS = np.array([5.0, 8.0, 5.0]) / 18.0
-
-
-def edge_drift(beta: Any, start: Array, t: Array) -> Array:
-    r""":math:`s_E = \int_E \beta\cdot dx = \int_0^1 \beta(x_i + \tau t_E)\cdot t_E\,d\tau` (3-point Gauss).
-
-    For a gradient field :math:`\beta = -\nabla L` (Q constant) this is the potential difference
-    :math:`L(x_i) - L(x_j)`, exact for polynomial L up to degree 6, so that for Q = I every edge's
-    zero-flux state is the Gibbs ratio :math:`e^{-(L_j - L_i)/\varepsilon^2}` whatever the edge length,
-    and the discrete stationary density is the nodal Gibbs state on any Delaunay mesh. The midpoint
-    rule is exact only for L quadratic on the edge; its error :math:`h^3 L^{(3)}/(24\varepsilon^2)` per
-    edge adds up along the coarse cells between two wells to an error in their mass ratio.
-
-    ``start`` and ``t`` are (edges, dim) arrays of first vertices and edge vectors.
-    """
-    s = np.zeros(len(start))
-    for tau, weight in zip(GAUSS_NODES, GAUSS_WEIGHTS, strict=True):
-        points = (start + tau * t).T  # (dim, edges)
-        s += weight * np.einsum("kc,ck->c", beta(points).reshape(t.shape[1], -1), t)
-    return s
-
-
 def eafe_drift_matrix(
     problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace, template: PETSc.Mat
 ) -> PETSc.Mat:
@@ -110,7 +83,7 @@ def eafe_drift_matrix(
             omega = -volume * np.einsum("ck,ck->c", grads[:, a], grads[:, b])
             t = X[:, b] - X[:, a]
             mid = 0.5 * (X[:, a] + X[:, b]).T  # (dim, cells)
-            s = edge_drift(beta, X[:, a], t)
+            s = np.einsum("kc,ck->c", beta(mid).reshape(dim, -1), t)
             K = problem.eps2 * Q(mid).reshape(dim, dim, -1)
             alpha = np.einsum("ck,klc,cl->c", t, K, t) / np.einsum("ck,ck->c", t, t)
             g_plus, g_minus = fitted_drift(s, alpha), fitted_drift(-s, alpha)
@@ -139,4 +112,4 @@ def eafe_matrix(problem: FokkerPlanckProblem, V: dolfinx.fem.FunctionSpace, S: P
     return A
 
 
-__all__ = ["eafe_drift_matrix", "eafe_matrix", "edge_drift", "fitted_drift"]
+__all__ = ["eafe_drift_matrix", "eafe_matrix", "fitted_drift"]
