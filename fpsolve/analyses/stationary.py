@@ -1,6 +1,8 @@
 r"""The ``stationary`` analysis: the normalised stationary density ρ∞ and its current J∞ = βρ∞ − K∇ρ∞.
 
-Checks: mass = 1, positivity (positive schemes) and, with ``reference = "ou"`` (linear drift,
+Checks: mass = 1, positivity (positive schemes), with ``reference = "gibbs"`` (β = −Q∇L: the density
+:math:`e^{-L/\varepsilon^2}/Z` is stationary, for any Q(x)) the relative L¹ error of ρ, and, with
+``reference = "ou"`` (linear drift,
 constant Q), the relative L² errors of ρ against the exact Gaussian N(μ, Σ) (Σ from the Lyapunov
 equation) and of J against the exact current — or, where the exact current vanishes (detailed
 balance, AK = KAᵀ), |J_h| relative to the drift flux |βρ|. ``validate``: FE moments and test-function
@@ -34,9 +36,9 @@ from fpsolve.analyses.base import (
 from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
-from fpsolve.discretisation.functionals import error_L2, moments
+from fpsolve.discretisation.functionals import error_L2, integral, moments
 from fpsolve.discretisation.symbolic import to_ufl
-from fpsolve.errors import ProblemError
+from fpsolve.errors import CaseError, ProblemError
 from fpsolve.output.density_figures import density_figure
 from fpsolve.output.validation_figures import histogram_figure
 from fpsolve.problem.exact import (
@@ -45,7 +47,7 @@ from fpsolve.problem.exact import (
     ou_stationary_current,
     ou_stationary_density,
 )
-from fpsolve.problem.fokker_planck import FokkerPlanckProblem
+from fpsolve.problem.fokker_planck import FokkerPlanckProblem, gibbs_reversible
 from fpsolve.sde.montecarlo import initial_sampler
 from fpsolve.tables import number
 
@@ -77,6 +79,13 @@ class StationaryAnalysis(Analysis):
             if key in table
         }
         figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
+        if table.get("reference") == "gibbs":
+            if not gibbs_reversible(problem):
+                raise CaseError(
+                    f"{where}.reference = 'gibbs' needs a loss L and a drift with beta = -Q grad L "
+                    "(then rho = exp(-L/eps2)/Z is stationary); this problem has neither or another drift"
+                )
+            return cls("gibbs", **tol, figure=figure)
         return cls(reference_key(table, where), **tol, figure=figure)
 
     def run(self, ctx: Context) -> Result:
@@ -101,12 +110,29 @@ class StationaryAnalysis(Analysis):
         exact = {}
         if disc.positive:
             checks.append(check("stationary: min rho / max rho", min(rmin, 0.0) / rmax, 0.0, POSITIVITY_TOL))
+        if self.reference == "gibbs":
+            checks.append(self._gibbs_check(ctx, rho))
         if self.reference == "ou":
             checks += self._ou_checks(ctx, rho, J)
             A, mu, K = linear_drift(problem)
             exact = {"exact_mean": mu[None], "exact_cov": ou_stationary_covariance(A, K)[None]}
         fields = [FieldSeries("rho_stationary", [(0.0, rho)]), FieldSeries("J_stationary", [(0.0, J)])]
         return Result({"stationary": observables}, checks, fields, figure_data=exact | self.figure.data(disc))
+
+    def _gibbs_check(self, ctx: Context, rho: Any) -> dict[str, Any]:
+        r"""Relative :math:`L^1` error :math:`\int|\rho_h - w/Z|` against the Gibbs density.
+
+        :math:`w = e^{-(L - L_0)/\varepsilon^2}` (L₀ the smallest nodal value of L, against overflow) and
+        :math:`Z = \int w`, both by quadrature of degree 8 on the mesh.
+        """
+        disc, problem = ctx.disc, ctx.problem
+        x = ufl.SpatialCoordinate(disc.msh)
+        loss = disc.interpolate(problem.loss, name="loss")
+        lowest = disc.minimum(loss)
+        w = ufl.exp(-(to_ufl(problem.loss, x, problem.coords) - lowest) / problem.eps2)
+        Z = integral(w, disc.msh, 8)
+        err = integral(abs(rho - w / Z), disc.msh, 8)
+        return check("stationary: rel. L1 error of rho vs Gibbs exp(-L/eps2)/Z", err, 0.0, self.rho_tolerance)
 
     def _ou_checks(self, ctx: Context, rho: Any, J: Any) -> list[dict[str, Any]]:
         disc, problem = ctx.disc, ctx.problem

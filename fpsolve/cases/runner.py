@@ -26,13 +26,16 @@ from fpsolve.discretisation.operators import Discretisation
 from fpsolve.log import get_logger
 from fpsolve.output.files import write_csv, write_json, write_result
 from fpsolve.output.style import written
+from fpsolve.solvers.mesh_adaptation import adapt_mesh
 
 __all__ = ["discretise_case", "draw_figures", "run_into"]
 
 
 def discretise_case(case: Case, comm: MPI.Comm = MPI.COMM_WORLD) -> Discretisation:
-    """Mesh and discretisation of ``case`` (checks Q ⪰ 0 and the boundary parts)."""
+    """Mesh (adapted by ``[mesh.adapt]``) and discretisation of ``case`` (checks Q ⪰ 0, boundary parts)."""
     mesh = build_mesh(case.problem.domain, comm)
+    if case.adapt is not None:
+        mesh, _ = adapt_mesh(case.problem, mesh, case.adapt, case.scheme, case.petsc)
     return Discretisation(case.problem, mesh, case.degree, case.scheme, check_points=case.check_points)
 
 
@@ -59,6 +62,7 @@ def run_into(
         "ranks": comm.size,
         "dofs": disc.num_dofs(),
         "cells": ncells,
+        **({"mesh_adaptation": list(tm.adaptation)} if tm.adaptation else {}),
         "scheme": case.scheme,
         "degree": case.degree,
         "eps2": case.problem.eps2,

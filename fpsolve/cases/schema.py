@@ -22,6 +22,7 @@ import sympy as sp
 
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Analysis, ValidateSettings
+from fpsolve.discretisation.adapt import INDICATORS, AdaptSettings
 from fpsolve.discretisation.operators import CHECK_POINTS
 from fpsolve.discretisation.schemes import SCHEMES
 from fpsolve.errors import CaseError, MeshError, ProblemError
@@ -67,6 +68,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "boundary": {"absorbing"},
     "initial": {"type", "mean", "cov", "expression", "point", "width"},
     "discretisation": {"scheme", "degree", "check_points"},
+    "mesh": {"adapt"},
     "analysis": None,  # array of tables, checked per type
     "solver": {"petsc"},
     "output": {"directory", "figures"},
@@ -106,6 +108,7 @@ class Case:
     sweep: tuple[dict[str, float], ...] = ()
     model: SGDModel | None = None
     check_points: str = "quadrature"
+    adapt: AdaptSettings | None = None
 
 
 def load_case(path: str | Path) -> Case:
@@ -201,6 +204,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         raise CaseError(
             f"discretisation.check_points must be one of {', '.join(CHECK_POINTS)}, got {check_points!r}"
         )
+    adapt = _adapt(table(data, "mesh").get("adapt")) if "mesh" in data else None
     analyses = parse_analyses(_figure_curves(data.get("analysis"), expr), problem)
     solver = table(data, "solver") if "solver" in data else {}
     petsc = solver.get("petsc", {})
@@ -240,6 +244,31 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         sweep,
         model,
         check_points,
+        adapt,
+    )
+
+
+#: Keys of ``[mesh.adapt]`` (:class:`~fpsolve.discretisation.adapt.AdaptSettings`).
+ADAPT_KEYS = {"indicator", "steps", "fraction", "tolerance", "max_dofs"}
+
+
+def _adapt(t: Any) -> AdaptSettings:
+    """The ``[mesh.adapt]`` table: which field drives the refinement, and when to stop."""
+    if not isinstance(t, dict):
+        raise CaseError("[mesh] holds one table, [mesh.adapt]")
+    check_keys(t, ADAPT_KEYS, "[mesh.adapt]")
+    indicator = t.get("indicator", "density")
+    if indicator not in INDICATORS:
+        raise CaseError(f"mesh.adapt.indicator must be one of {', '.join(INDICATORS)}, got {indicator!r}")
+    fraction = number(t.get("fraction", 0.5), "mesh.adapt.fraction", positive=True)
+    if fraction > 1:
+        raise CaseError(f"mesh.adapt.fraction must be in (0, 1], got {fraction}")
+    return AdaptSettings(
+        indicator,
+        integer(t.get("steps", 6), "mesh.adapt.steps", 0, 50),
+        fraction,
+        number(t.get("tolerance", 0.0), "mesh.adapt.tolerance"),
+        integer(t.get("max_dofs", 1_000_000), "mesh.adapt.max_dofs", 1, 10**9),
     )
 
 

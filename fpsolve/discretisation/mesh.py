@@ -41,11 +41,16 @@ MESH_CACHE_ENV = "FPSOLVE_MESH_CACHE"
 
 @dataclass
 class TaggedMesh:
-    """A mesh, its boundary facet tags and the map from part name to tag value."""
+    """A mesh, its boundary facet tags and the map from part name to tag value.
+
+    ``adaptation`` records how the mesh was refined (one dict per step of
+    :func:`fpsolve.solvers.mesh_adaptation.adapt_mesh`; empty for a mesh as built).
+    """
 
     mesh: dolfinx.mesh.Mesh
     facet_tags: dolfinx.mesh.MeshTags
     parts: dict[str, int]
+    adaptation: tuple[dict[str, Any], ...] = ()
 
     def facets(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
         """Local indices of the boundary facets in the named parts."""

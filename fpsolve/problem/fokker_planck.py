@@ -288,6 +288,23 @@ def check_finite_on(expr: sp.Expr, domain: Domain, where: str) -> None:
         raise ProblemError(f"{where} is not finite at x = {point} in the domain")
 
 
+def gibbs_reversible(problem: FokkerPlanckProblem) -> bool:
+    r"""Whether :math:`\rho = e^{-L/\varepsilon^2}` has zero current: :math:`\beta = -Q\nabla L` identically.
+
+    :math:`J = \beta\rho - \varepsilon^2Q\nabla\rho = \rho(\beta + Q\nabla L)` for that ρ, so the
+    Gibbs density is stationary (with zero current) exactly when :math:`\beta + Q\nabla L = 0`, for any
+    state-dependent Q: drift −∇L with Q = I, or drift :math:`-Q\nabla L + \varepsilon^2\nabla\cdot Q`.
+    Tested with :func:`vanishes`. False without a loss.
+    """
+    if problem.loss is None:
+        return False
+    grad = [sp.diff(problem.loss, c) for c in problem.coords]
+    return all(
+        vanishes(problem.beta[i] + sum(problem.Q[i, j] * grad[j] for j in range(problem.dim)))
+        for i in range(problem.dim)
+    )
+
+
 def vanishes(expr: sp.Expr, samples: int = 32) -> bool:
     """Whether ``expr`` is identically 0: structurally, or numerically at fixed points of [−2, 2]^n.
 

@@ -61,6 +61,12 @@ def _mutated(path: list[Any], value: Any) -> dict[str, Any]:
         (["problem", "name"], "../../../x", "problem.name must be"),
         (["output", "directory"], "../../elsewhere", "output.directory must be a relative path"),
         (["output", "directory"], "/tmp/elsewhere", "output.directory must be a relative path"),
+        (["mesh"], {"adapt": {"indicator": "curvature"}}, "indicator must be one of density, gibbs"),
+        (["mesh"], {"adapt": {"fraction": 1.5}}, "mesh.adapt.fraction must be in \\(0, 1\\]"),
+        (["mesh"], {"adapt": {"step": 3}}, "unknown key 'step' in \\[mesh.adapt\\]"),
+        (["mesh"], {"refine": {}}, "unknown key 'refine' in \\[mesh\\]"),
+        (["mesh"], {"adapt": 3}, "\\[mesh\\] holds one table"),
+        (["analysis"], [{"type": "stationary", "reference": "gibbs"}], "reference = 'gibbs' needs a loss"),
     ],
 )
 def test_bad_input_is_a_case_error(path: list[Any], value: Any, message: str) -> None:
