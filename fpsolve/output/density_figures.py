@@ -211,8 +211,8 @@ def _maps(plt: Any, frames: list, kind: str, names: list[str], extra: dict, scal
             bar.set_ticks(scale.ticks(rho))
         _negative(ax, tri, rho)
         if "exact_mean" in extra and k < len(extra["exact_mean"]):
-            _exact_contours(ax, tri, extra["exact_mean"][k], extra["exact_cov"][k], float(rho.max()))
-        overlays.draw(ax)
+            _exact_contours(ax, tri, extra["exact_mean"][k], extra["exact_cov"][k], float(rho.max()), k == 0)
+        overlays.draw(ax, legend=k == 0)  # what the lines are: said once, on the first panel
         if J is not None and biggest[k] > 0:
             lines = _streamlines(ax, tri, J, top) or lines
             share = f" = {100 * biggest[k] / flux:.2g} % of max |βρ|" if flux and kind == "stationary" else ""
@@ -302,12 +302,13 @@ def mesh_triangulation(grid: Any) -> Any:
     return Triangulation(points[:, 0], points[:, 1], np.vstack(parts))
 
 
-def _exact_contours(ax: Any, tri: Any, mean: np.ndarray, cov: np.ndarray, top: float) -> None:
-    """Exact density contours (white dashed) at 10 %, 30 %, …, 90 % of the colour scale's top."""
+def _exact_contours(ax: Any, tri: Any, mean: np.ndarray, cov: np.ndarray, top: float, legend: bool) -> None:
+    """Exact density contours (white dashed) at 10, 30, …, 90 % of ``top``; in the legend if ``legend``."""
     ref = _gaussian(np.column_stack([tri.x, tri.y]), mean, cov)
     levels = top * np.array([0.1, 0.3, 0.5, 0.7, 0.9])
     ax.tricontour(tri, ref, levels=levels, colors="white", linestyles="dashed", linewidths=0.8)
-    ax.plot([], [], "w--", lw=0.8, label="exact ρ (dashed)")
+    if legend:
+        ax.plot([], [], "w--", lw=0.8, label="exact ρ (dashed)")
 
 
 def _streamlines(ax: Any, tri: Any, J: np.ndarray, top: float) -> Any:

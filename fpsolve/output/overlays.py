@@ -102,15 +102,17 @@ class Overlays:
         held = ", ".join(f"{q:.0%}" for q in QUANTILES)
         return [f"light grey lines: loss L at the levels ℓ with {held} of the last panel's ρ in {{L ≤ ℓ}}"]
 
-    def draw(self, ax: Any) -> list[Any]:
-        """Draw on ``ax`` (labelled for its legend); returns the contour sets (loss first, then curves)."""
+    def draw(self, ax: Any, legend: bool = True) -> list[Any]:
+        """Draw on ``ax`` (named in its legend if ``legend``); returns the contour sets, loss first."""
         drawn = []
         if self.grid is not None and self.loss is not None and len(self.levels):
             drawn.append(ax.contour(*self.grid, self.loss, levels=self.levels, colors="0.85", linewidths=0.8))
-            ax.plot([], [], color="0.85", lw=0.8, label="loss L (levels: note below)")
+            if legend:
+                ax.plot([], [], color="0.85", lw=0.8, label="loss L (levels: note below)")
         for values, label in self.curves:
             drawn.append(ax.contour(*self.grid, values, levels=[0.0], colors="tab:orange", linewidths=1.4))
-            ax.plot([], [], color="tab:orange", lw=1.4, label=label)
+            if legend:
+                ax.plot([], [], color="tab:orange", lw=1.4, label=label)
         for x, y, label in self.points:
-            ax.plot(x, y, "*", color="white", mec="black", ms=11, label=label)
+            ax.plot(x, y, "*", color="white", mec="black", ms=11, label=label if legend else None)
         return drawn
