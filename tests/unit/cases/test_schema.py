@@ -182,3 +182,10 @@ def test_sgd_validate_keys_need_a_model() -> None:
     data.setdefault("validate", {})["sgd_eta_factors"] = [1, 2]
     with pytest.raises(CaseError, match="need a \\[model\\]"):
         parse_case(data)
+
+
+def test_exit_time_and_escape_cases_default_to_eafe() -> None:
+    assert load_case(CASES / "exit_time_degenerate.toml").scheme == "eafe"  # no scheme given there
+    assert load_case(CASES / "ou_anisotropic_2d.toml").scheme == "afc"
+    explicit = edited(BASE, ["discretisation"], {"scheme": "upwind"})
+    assert parse_case(explicit).scheme == "upwind"
