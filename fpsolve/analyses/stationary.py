@@ -5,7 +5,9 @@ Checks: mass = 1, positivity (positive schemes), with ``reference = "gibbs"`` (�
 ``reference = "ou"`` (linear drift,
 constant Q), the relative L² errors of ρ against the exact Gaussian N(μ, Σ) (Σ from the Lyapunov
 equation) and of J against the exact current — or, where the exact current vanishes (detailed
-balance, AK = KAᵀ), |J_h| relative to the drift flux |βρ|. ``validate``: FE moments and test-function
+balance, AK = KAᵀ), |J_h| relative to the drift flux |βρ|. With ``isotropy_tolerance``: the ratio
+λ_max/λ_min of the eigenvalues of the FE covariance of ρ∞ against 1 (an isotropic density, e.g. in an
+anisotropic loss, docs/theory.md §3.2). ``validate``: FE moments and test-function
 integrals at ``validate.t_stationary`` and the circulation of J against Monte Carlo
 (:mod:`fpsolve.analyses.moment_validation`).
 """
@@ -59,23 +61,27 @@ __all__ = ["StationaryAnalysis"]
 class StationaryAnalysis(Analysis):
     """Stationary density and current; ``reference="ou"`` compares with the exact Gaussian.
 
-    The tolerances bound the relative L2 errors of ρ and J against the reference.
+    The tolerances bound the relative L2 errors of ρ and J against the reference; ``isotropy_tolerance``
+    the distance of the covariance's eigenvalue ratio λ_max/λ_min from 1.
     """
 
     kind = "stationary"
-    keys = frozenset({"type", "reference", "rho_tolerance", "current_tolerance", "figure"})
+    keys = frozenset(
+        {"type", "reference", "rho_tolerance", "current_tolerance", "isotropy_tolerance", "figure"}
+    )
 
     reference: str | None = None
     rho_tolerance: float = 0.05
     current_tolerance: float = 0.3
     figure: FigureKeys = FigureKeys()
+    isotropy_tolerance: float | None = None
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
         """Validate a ``stationary`` table."""
         tol = {
             key: number(table[key], f"{where}.{key}", positive=True)
-            for key in ("rho_tolerance", "current_tolerance")
+            for key in ("rho_tolerance", "current_tolerance", "isotropy_tolerance")
             if key in table
         }
         figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
@@ -112,6 +118,10 @@ class StationaryAnalysis(Analysis):
             checks.append(check("stationary: min rho / max rho", min(rmin, 0.0) / rmax, 0.0, POSITIVITY_TOL))
         if self.reference == "gibbs":
             checks.append(self._gibbs_check(ctx, rho))
+        if self.isotropy_tolerance is not None:
+            eigenvalues = np.linalg.eigvalsh(cov)
+            name = "stationary: covariance eigenvalue ratio max/min (isotropy)"
+            checks.append(check(name, eigenvalues[-1] / eigenvalues[0], 1.0, self.isotropy_tolerance))
         if self.reference == "ou":
             checks += self._ou_checks(ctx, rho, J)
             A, mu, K = linear_drift(problem)

@@ -3,10 +3,11 @@ r"""Run a :class:`~fpsolve.cases.schema.Case`: every analysis, then its files, s
 Writes to the output directory (:class:`~fpsolve.output.files.ResultDirectory`: atomically, only on
 success): ``<kind>.xdmf`` + ``<kind>.h5`` with every field of each analysis at every time,
 ``observables.csv`` (time series), ``<kind>_figure.npz`` (figure data), ``summary.json`` (case,
-version, ranks, DOFs, timings, the analyses, observables and a ``checks`` list of ``{name, value,
-reference, tolerance, passed}``) and then ``figures/*.png`` (or the ``--format``\ s chosen) drawn on
-rank 0 from those files, their drawing time in ``timings.figures``. A figure that cannot be drawn is a
-warning, never a lost result.
+version, ranks, DOFs, timings, the analyses, observables, a ``checks`` list of ``{name, value,
+reference, tolerance, passed}`` and ``claims``: each ``[[claims]]`` entry with the value, reference,
+tolerance and verdict of its check, :mod:`fpsolve.cases.claims`) and then ``figures/*.png`` (or the
+``--format``\ s chosen) drawn on rank 0 from those files, their drawing time in ``timings.figures``. A
+figure that cannot be drawn is a warning, never a lost result.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mpi4py import MPI
 import fpsolve
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Context, Result, log_checks
+from fpsolve.cases.claims import log_claims, resolve_claims
 from fpsolve.cases.schema import Case
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
@@ -85,6 +87,7 @@ def run_into(
         summary["fields"] += write_result(out, analysis.kind, result, comm)
         rows += result.table
         timings[f"analysis_{k}_{type(analysis).__name__}"] = time.perf_counter() - t1
+    summary["claims"] = resolve_claims(case.claims, summary["checks"])
     if rows:
         write_csv(out / "observables.csv", rows, comm)
     timings["total"] = time.perf_counter() - t0
@@ -96,6 +99,7 @@ def run_into(
         timings["total"] = time.perf_counter() - t0
         write_json(out / "summary.json", summary, comm)
     log_checks(summary["checks"])
+    log_claims(summary["claims"])
     return summary
 
 

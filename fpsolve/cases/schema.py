@@ -22,6 +22,7 @@ import sympy as sp
 
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Analysis, ValidateSettings
+from fpsolve.cases.claims import Claim, parse_claims
 from fpsolve.discretisation.adapt import INDICATORS, AdaptSettings
 from fpsolve.discretisation.operators import CHECK_POINTS
 from fpsolve.discretisation.schemes import SCHEMES
@@ -87,6 +88,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "model": None,  # checked by fpsolve.problem.model.model_from_tables
     "data": None,  # checked by fpsolve.problem.data.load_data
     "sweep": None,  # dotted case keys or parameter names → lists of values (fpsolve.cases.sweep)
+    "claims": None,  # array of tables, checked by fpsolve.cases.claims.parse_claims
 }
 
 
@@ -109,6 +111,7 @@ class Case:
     model: SGDModel | None = None
     check_points: str = "quadrature"
     adapt: AdaptSettings | None = None
+    claims: tuple[Claim, ...] = ()
 
 
 def load_case(path: str | Path) -> Case:
@@ -229,6 +232,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     if model is None and (validate.sgd_eta_factors or validate.collapse_radius or validate.histogram):
         raise CaseError("validate.sgd_eta_factors/collapse_radius/histogram need a [model] (SGD runs)")
     sweep = parse_sweep(data, path) if "sweep" in data else ()
+    claims = parse_claims(data["claims"]) if "claims" in data else ()
     return Case(
         path,
         name,
@@ -245,6 +249,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         model,
         check_points,
         adapt,
+        claims,
     )
 
 
@@ -541,9 +546,14 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def sweep_override(data: Mapping[str, Any], values: Mapping[str, float]) -> dict[str, Any]:
-    """A copy of the case ``data`` without ``[sweep]``, with each dotted key (or parameter name) set."""
+    """A copy of the case ``data`` without ``[sweep]``, with each dotted key (or parameter name) set.
+
+    The ``[[claims]]`` of a case with a ``[sweep]`` are left out too: they are decided on the checks
+    collected over the runs (a fit's check exists only there), not in one run.
+    """
     new = copy.deepcopy(dict(data))
-    new.pop("sweep", None)
+    if new.pop("sweep", None) is not None:
+        new.pop("claims", None)
     for name, value in values.items():
         path = name.split(".") if "." in name else ["parameters", name]
         node = new

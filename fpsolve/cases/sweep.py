@@ -2,12 +2,13 @@ r"""``[sweep]``: run one case for a list of values of any case key, collect the 
 
 Run k (``<out>/run<k>/``, a full ``fpsolve run`` output) uses the k-th value of every list in
 ``[sweep]`` (:func:`fpsolve.cases.schema.parse_sweep`). ``<out>/summary.json`` holds the swept values,
-each run's summary, every run's checks (names prefixed with the run's values) and the fits that the
+each run's summary, every run's checks (names prefixed with the run's values), the fits that the
 analyses make across runs (:meth:`fpsolve.analyses.base.Analysis.sweep_fit`; e.g. the Arrhenius slope
 of exit times against :math:`1/\varepsilon^2`, the breakdown time of mass concentration against
-:math:`\log(1/\varepsilon)`), with their figures. A sweep over ``domain.cells`` or ``domain.h`` also
-records ``convergence``: each check's error against the mesh size h and its observed orders
-(:mod:`fpsolve.cases.convergence`), drawn in ``figures/convergence.png``.
+:math:`\log(1/\varepsilon)`), with their figures and checks, and the case's ``[[claims]]``, each
+decided by one of these checks (:mod:`fpsolve.cases.claims`). A sweep over ``domain.cells`` or
+``domain.h`` also records ``convergence``: each check's error against the mesh size h and its observed
+orders (:mod:`fpsolve.cases.convergence`), drawn in ``figures/convergence.png``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mpi4py import MPI
 import fpsolve
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import log_checks
+from fpsolve.cases.claims import log_claims, resolve_claims
 from fpsolve.cases.convergence import convergence, mesh_size, varies_mesh
 from fpsolve.cases.runner import discretise_case, run_into
 from fpsolve.cases.schema import Case, parse_case, sweep_override
@@ -72,7 +74,7 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
     sizes = []
     for k, point in enumerate(case.sweep):
         log.info(f"sweep run {k + 1}/{len(case.sweep)}: {_label(point)}")
-        sub = parse_case(sweep_override(case.raw, point), case.path)
+        sub = parse_case(sweep_override(case.raw, point), case.path)  # without the claims
         run_dir = out / f"run{k:02d}"
         if comm.rank == 0:
             run_dir.mkdir()
@@ -84,6 +86,7 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
         result["checks"] += [dict(c, name=f"[{_label(point)}] {c['name']}") for c in summary["checks"]]
     result["fits"] = sweep_fits(result["runs"], result["analyses"])
     result["checks"] += [c for fit in result["fits"].values() for c in fit.get("checks", [])]
+    result["claims"] = resolve_claims(case.claims, result["checks"])
     record = convergence(sizes, [r["summary"] for r in result["runs"]]) if varies_mesh(names) else None
     if record is not None:
         result["convergence"] = record
@@ -94,6 +97,7 @@ def _sweep_into(case: Case, out: Path, progress: bool) -> dict[str, Any]:
         write_json(out / "summary.json", result, comm)
     log.info("sweep checks:")
     log_checks(result["checks"])
+    log_claims(result["claims"])
     for kind, fit in result["fits"].items():
         slopes = {
             k: v
