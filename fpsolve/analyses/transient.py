@@ -3,20 +3,24 @@ r"""The ``transient`` analysis: ρ(t) from the initial density, recorded at ``ou
 Backward Euler with flux-corrected transport (``method = "beuler"``) or PETSc TS (``method = "ts"``),
 :class:`~fpsolve.solvers.transient.TransientSolver`. Checks: mass conservation over all steps
 (reflecting boundaries), positivity (positive schemes) and, with ``reference = "ou"``, the mean and
-covariance at each output time against the exact OU moments from the FE initial moments.
+covariance at each output time against the exact OU moments from the FE initial moments, and each of
+``expectations`` (:class:`Expectation`): :math:`E f(X_t) = \int f\rho(t) / \int\rho(t)` at each
+output time against a given exact function g(t), passed iff :math:`|E f - g(t)| \le` its tolerance.
 ``validate``: FE moments and test-function integrals at the output times against Monte Carlo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import sympy as sp
 
+import ufl
 from mpi4py import MPI
 
 from fpsolve.analyses.base import (
@@ -35,8 +39,9 @@ from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.histograms import pick_times
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
-from fpsolve.discretisation.functionals import moments
+from fpsolve.discretisation.functionals import integral, moments
 from fpsolve.discretisation.operators import Discretisation
+from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import progress_bar
 from fpsolve.output.density_figures import density_figure, observables_figure
@@ -45,11 +50,57 @@ from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.montecarlo import gaussian_parameters
 from fpsolve.solvers.transient import TransientSolver
-from fpsolve.tables import number, vector
+from fpsolve.tables import check_keys, number, string, vector
 
-__all__ = ["TransientAnalysis", "initial_density"]
+__all__ = ["TIME", "Expectation", "TransientAnalysis", "initial_density", "parse_expectations"]
 
 METHODS = ("beuler", "ts")
+#: The time in the ``exact`` expression of an ``expectations`` entry.
+TIME = sp.Symbol("t")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One ``expectations`` entry: E f(X_t) against the exact g(t), with an absolute tolerance.
+
+    ``of`` and ``exact`` are the case-file texts (they name the check); the case schema parses them,
+    ``of`` in the case's coordinate names and ``exact`` in ``t`` (:data:`TIME`), into ``f`` and ``g``.
+    """
+
+    of: str
+    f: sp.Expr
+    exact: str
+    g: sp.Expr
+    tolerance: float
+
+
+#: The keys of an ``expectations`` entry, all required.
+EXPECTATION_KEYS = frozenset({"of", "exact", "tolerance"})
+
+
+def parse_expectations(
+    value: Any,
+    where: str,
+    coordinate_expression: Callable[[str, str], sp.Expr],
+    time_expression: Callable[[str, str], sp.Expr],
+) -> tuple[Expectation, ...]:
+    """The ``expectations`` list: tables ``{of, exact, tolerance}``, one :class:`Expectation` each.
+
+    Called by the case schema, which alone knows the coordinate and parameter names:
+    ``coordinate_expression(text, where)`` parses ``of``, ``time_expression(text, where)`` parses ``exact``
+    (a function of ``t`` only). Raises :class:`~fpsolve.errors.CaseError` naming the key.
+    """
+    if not isinstance(value, list) or not value or not all(isinstance(e, Mapping) for e in value):
+        raise CaseError(f"{where} must be a non-empty list of tables {{ of, exact, tolerance }}")
+    out = []
+    for i, entry in enumerate(value):
+        at = f"{where}[{i}]"
+        check_keys(entry, EXPECTATION_KEYS, at)
+        of, exact = string(entry.get("of"), f"{at}.of"), string(entry.get("exact"), f"{at}.exact")
+        tolerance = number(entry.get("tolerance"), f"{at}.tolerance", positive=True)
+        f, g = coordinate_expression(of, f"{at}.of"), time_expression(exact, f"{at}.exact")
+        out.append(Expectation(of, f, exact, g, tolerance))
+    return tuple(out)
 
 
 def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
@@ -110,7 +161,17 @@ class TransientAnalysis(Analysis):
 
     kind = "transient"
     keys = frozenset(
-        {"type", "t_end", "dt", "method", "output_times", "reference", "moment_tolerance", "figure"}
+        {
+            "type",
+            "t_end",
+            "dt",
+            "method",
+            "output_times",
+            "reference",
+            "moment_tolerance",
+            "figure",
+            "expectations",
+        }
     )
 
     t_end: float
@@ -120,10 +181,11 @@ class TransientAnalysis(Analysis):
     reference: str | None = None
     moment_tolerance: float = 0.05
     figure: FigureKeys = FigureKeys()
+    expectations: tuple[Expectation, ...] = ()
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
-        """Validate a ``transient`` table."""
+        """Validate a ``transient`` table (``expectations`` already parsed by the case schema)."""
         if problem.initial is None:
             raise CaseError("a transient analysis needs an [initial] density")
         t_end, dt = parse_time_stepping(table, where)
@@ -137,7 +199,19 @@ class TransientAnalysis(Analysis):
         if "moment_tolerance" in table:
             tol["moment_tolerance"] = number(table["moment_tolerance"], f"{where}.moment_tolerance", True)
         figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
-        return cls(t_end, dt, method, times, reference_key(table, where), **tol, figure=figure)
+        expectations = table.get("expectations", ())
+        if not isinstance(expectations, tuple) or not all(isinstance(e, Expectation) for e in expectations):
+            raise CaseError(f"{where}.expectations must be parsed by the case schema (parse_expectations)")
+        return cls(
+            t_end,
+            dt,
+            method,
+            times,
+            reference_key(table, where),
+            **tol,
+            figure=figure,
+            expectations=expectations,
+        )
 
     def run(self, ctx: Context) -> Result:
         """Step to each output time; rows of observables.csv, OU moment checks, mass and positivity."""
@@ -159,6 +233,7 @@ class TransientAnalysis(Analysis):
                 rows.append(_row(t, disc, rho, dim))
                 if reference is not None:
                     checks += self._ou_checks(t, reference, rho, disc, m0, s0)
+                checks += self._expectation_checks(t, rho, disc)
         for _, f in frames:
             f.name = "rho_transient"
         currents = [(t, disc.current(f, name="J_transient")) for t, f in frames]
@@ -202,6 +277,22 @@ class TransientAnalysis(Analysis):
             ),
         ]
 
+    def _expectation_checks(self, t: float, rho: Any, disc: Discretisation) -> list[dict[str, Any]]:
+        r"""Each of ``expectations`` at time t: :math:`\int f\rho / \int\rho` against g(t)."""
+        if not self.expectations:
+            return []
+        x = ufl.SpatialCoordinate(disc.msh)
+        mass = integral(rho, disc.msh)
+        return [
+            check(
+                f"transient t={t:g}: E[{e.of}] against {e.exact}",
+                integral(to_ufl(e.f, x, disc.problem.coords) * rho, disc.msh) / mass,
+                _real(e.g.subs(TIME, t)),
+                e.tolerance,
+            )
+            for e in self.expectations
+        ]
+
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
         """Moments and test-function integrals at the output times (histograms at three) vs Monte Carlo."""
         disc = ctx.disc
@@ -227,6 +318,11 @@ class TransientAnalysis(Analysis):
         target = out / "figures" / "validation_transient_histograms.png"
         caption = "marginal of each coordinate at up to three output times: FE probability of each bin"
         return [histogram_figure(record["histograms"], target, f"{title}: transient", caption)]
+
+
+def _real(value: sp.Expr) -> float:
+    """``value`` as a float; NaN (a failed check) where it is not a finite real number (e.g. 1/0)."""
+    return float(value) if value.is_real and value.is_finite else float("nan")
 
 
 def _exact_gaussians(problem: FokkerPlanckProblem, reference: tuple | None, times: list[float]) -> dict:

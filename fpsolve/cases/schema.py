@@ -22,6 +22,7 @@ import sympy as sp
 
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Analysis, ValidateSettings
+from fpsolve.analyses.transient import TIME, parse_expectations
 from fpsolve.cases.claims import Claim, parse_claims
 from fpsolve.discretisation.adapt import INDICATORS, AdaptSettings
 from fpsolve.discretisation.operators import CHECK_POINTS
@@ -166,6 +167,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     def expr(value: Any, where: str) -> sp.Expr:
         return parse_expression(value, params, names, where)
 
+    def time_expr(value: Any, where: str) -> sp.Expr:
+        return parse_expression(value, params, (), where, {"t": TIME})
+
     if model is not None:
         G, Q, loss = model.noise_factor, model.Q, model.mean_loss
     else:
@@ -208,7 +212,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
             f"discretisation.check_points must be one of {', '.join(CHECK_POINTS)}, got {check_points!r}"
         )
     adapt = _adapt(table(data, "mesh").get("adapt")) if "mesh" in data else None
-    analyses = parse_analyses(_figure_curves(data.get("analysis"), expr), problem)
+    analyses = parse_analyses(_analysis_expressions(data.get("analysis"), expr, time_expr), problem)
     solver = table(data, "solver") if "solver" in data else {}
     petsc = solver.get("petsc", {})
     if not isinstance(petsc, dict):
@@ -483,16 +487,21 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
     return expr(table.get("expression"), "initial.expression")
 
 
-def _figure_curves(value: Any, expr: Any) -> Any:
-    """``value`` (the ``[[analysis]]`` array) with each ``figure.curves[i].zero`` parsed by ``expr``.
+def _analysis_expressions(value: Any, expr: Any, time_expr: Any) -> Any:
+    """``value`` (the ``[[analysis]]`` array) with the expressions of the case's names parsed.
 
-    The curves of a density figure (:mod:`fpsolve.analyses.figure_keys`) are written in the case's
-    coordinate names, which only the schema knows; everything else is left to the analysis to check.
+    Each ``figure.curves[i].zero`` is parsed by ``expr``; each entry of an ``expectations`` list becomes
+    an :class:`~fpsolve.analyses.transient.Expectation` (``of`` by ``expr``, ``exact`` by ``time_expr``,
+    a function of t): they are written in the case's coordinate and parameter names, which only the
+    schema knows; everything else is left to the analysis to check.
     """
     if not isinstance(value, list):
         return value
     out = []
     for k, a in enumerate(value):
+        if isinstance(a, dict) and "expectations" in a:
+            where = f"analysis[{k}].expectations"
+            a = {**a, "expectations": parse_expectations(a["expectations"], where, expr, time_expr)}
         figure = a.get("figure") if isinstance(a, dict) else None
         curves = figure.get("curves") if isinstance(figure, dict) else None
         if isinstance(curves, list):
