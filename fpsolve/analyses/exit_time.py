@@ -185,6 +185,7 @@ class ExitTimeAnalysis(Analysis):
             "bound_tolerance",
             "eyring_kramers_minimum",
             "eyring_kramers_saddle",
+            "slope_tolerance",
         }
     )
 
@@ -194,6 +195,7 @@ class ExitTimeAnalysis(Analysis):
     bound_direction: tuple[float, ...] | None = None
     bound_tolerance: float = 0.02
     eyring_kramers: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    slope_tolerance: float | None = None
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -220,6 +222,12 @@ class ExitTimeAnalysis(Analysis):
         reference = eyring_kramers_points(table, where, problem)
         if reference is not None:
             tol["eyring_kramers"] = reference
+        if "slope_tolerance" in table:
+            if problem.loss is None:
+                raise CaseError(f"{where}.slope_tolerance: the Arrhenius slope ΔL needs a loss")
+            tol["slope_tolerance"] = number(
+                table["slope_tolerance"], f"{where}.slope_tolerance", positive=True
+            )
         return cls(starts, tuple(center), radius, direction, **tol)
 
     def run(self, ctx: Context) -> Result:
@@ -296,6 +304,7 @@ class ExitTimeAnalysis(Analysis):
             "start_points": at_start,
             "margins_over_interior_nodes": margins,
             "arrhenius_barrier": barrier(problem, nodes, centre, disc),
+            "slope_tolerance": a.slope_tolerance,
         }
         if a.eyring_kramers is not None:
             m, s = a.eyring_kramers
@@ -425,7 +434,10 @@ class ExitTimeAnalysis(Analysis):
         r""":math:`\log T(x_0)` against :math:`1/\varepsilon^2` at each start point.
 
         Least-squares slopes over all runs and over the two smallest ε (the local Arrhenius slope),
-        next to :math:`\Delta L = \min_{\partial D} L - L(x_0)`.
+        next to :math:`\Delta L = \min_{\partial D} L - L(x_0)`. With ``slope_tolerance`` the check:
+        the local slope at the first start point over ΔL against 1, passed iff within the (relative)
+        tolerance; the local slope approaches ΔL from below as ε → 0 (a prefactor
+        :math:`\propto(\varepsilon^2)^{p/2}` lowers it by about :math:`(p/2)\,\varepsilon^2`).
         """
         runs = [s for s in summaries if "exit_time" in s["observables"]]
         if len(runs) < 2:
@@ -435,7 +447,7 @@ class ExitTimeAnalysis(Analysis):
         inv = np.array([1.0 / s["eps2"] for s in runs])
         obs = [s["observables"]["exit_time"] for s in runs]
         log_t = np.log(np.array([o["start_points"]["T"] for o in obs]))
-        return {
+        fit = {
             "inverse_eps2": inv.tolist(),
             "start_points": obs[0]["start_points"]["points"],
             "log_T": log_t.tolist(),
@@ -445,7 +457,20 @@ class ExitTimeAnalysis(Analysis):
             "slopes": [slope(inv, log_t[:, k])[0] for k in range(log_t.shape[1])],
             "slopes_smallest_eps": [slope(inv[-2:], log_t[-2:, k])[0] for k in range(log_t.shape[1])],
             "barrier": obs[0]["arrhenius_barrier"],
+            "checks": [],
         }
+        tolerance, barrier_ = obs[-1].get("slope_tolerance"), fit["barrier"]
+        if tolerance is not None:  # no barrier (ΔL ≤ 0): no Arrhenius law, a failed check
+            ratio = fit["slopes_smallest_eps"][0] / barrier_ if barrier_ > 0 else float("nan")
+            fit["checks"].append(
+                check(
+                    "exit_time sweep: Arrhenius slope of log T(x0) against 1/ε² at the two smallest ε / ΔL",
+                    ratio,
+                    1.0,
+                    tolerance,
+                )
+            )
+        return fit
 
     @classmethod
     def sweep_figures(cls, out: Path, fit: Mapping[str, Any], title: str) -> list[Path]:

@@ -236,6 +236,7 @@ class MassConcentrationAnalysis(Analysis):
             "threshold",
             "reference",
             "tolerance",
+            "slope_tolerance",
         }
     )
 
@@ -250,6 +251,7 @@ class MassConcentrationAnalysis(Analysis):
     threshold: float = 0.1
     reference: str | None = None
     tolerance: float = 0.02
+    slope_tolerance: float | None = None
 
     def radius(self, t: float) -> float:
         """Ball radius at time ``t`` (R0 before t0)."""
@@ -275,7 +277,7 @@ class MassConcentrationAnalysis(Analysis):
         for key, lo, hi in (("n_times", 3, 10_000), ("snapshots", 1, 12)):
             if key in table:
                 opt[key] = integer(table[key], f"{where}.{key}", lo, hi)
-        for key in ("threshold", "tolerance"):
+        for key in ("threshold", "tolerance", "slope_tolerance"):
             if key in table:
                 opt[key] = number(table[key], f"{where}.{key}", positive=True)
         if opt.get("threshold", 0.1) >= 1:
@@ -313,6 +315,7 @@ class MassConcentrationAnalysis(Analysis):
             "lambda": a.lam,
             "t0": a.t0,
             "threshold": a.threshold,
+            "slope_tolerance": a.slope_tolerance,
             "t": t.tolist(),
             "radius": [a.radius(s) for s in t],
             "m_fe": m.tolist(),
@@ -456,7 +459,12 @@ class MassConcentrationAnalysis(Analysis):
 
     @classmethod
     def sweep_fit(cls, summaries: list[Mapping[str, Any]]) -> dict[str, Any] | None:
-        """Breakdown time against log(1/ε) (FE, exact OU when given, Chebyshev) and the slope 2/λ."""
+        """Breakdown time against log(1/ε) (FE, exact OU when given, Chebyshev) and the slope 2/λ.
+
+        With ``slope_tolerance`` the check: the least-squares slope of the FE breakdown time against
+        log(1/ε) over 2/λ against 1 (relative tolerance; NaN, a failed check, where fewer than two
+        runs break down before t_end).
+        """
         conc = [s for s in summaries if "mass_concentration" in s["observables"]]
         if len(conc) < 2:
             return None
@@ -470,6 +478,18 @@ class MassConcentrationAnalysis(Analysis):
             entry[f"slope_{kind}"] = None if np.isnan(fitted) else fitted
             entry[f"intercept_{kind}"] = None if np.isnan(intercept) else intercept
         entry["predicted_slope"] = 2.0 / recs[0]["lambda"]
+        entry["checks"] = []
+        tolerance = recs[-1].get("slope_tolerance")
+        if tolerance is not None:
+            fe = entry["slope_fe"]
+            entry["checks"].append(
+                check(
+                    "mass_concentration sweep: slope of the FE breakdown time against log(1/ε) / (2/λ)",
+                    float("nan") if fe is None else fe / entry["predicted_slope"],
+                    1.0,
+                    tolerance,
+                )
+            )
         entry["curves"] = [
             {"eps2": r["eps2"], "t": r["t"], "beta_fe": r["beta_fe"], "beta_exact": r["beta_exact"]}
             for r in recs
