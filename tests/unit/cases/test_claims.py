@@ -1,6 +1,7 @@
-"""``[[claims]]``: parsing, a claim decided by its check after a run and a sweep, a missing check.
+"""``[[claims]]``: parsing, a claim decided by its check after a run and a sweep, a missing check, exit 1.
 
-Serial and under ``mpiexec -n 2`` (the runs are in-process and collective). The toy problem is the 2-D
+Serial and under ``mpiexec -n 2`` (the runs are in-process and collective; the exit-status test launches
+``fpsolve`` on 2 ranks and runs serially). The toy problem is the 2-D
 OU process dX = −AX dt + √(2ε²) A^{1/2} dW, A = diag(2, 0.5): Q = A gives Σ∞ = ε²I, an isotropic
 density in an anisotropic loss (docs/theory.md §3.2), so the isotropy check has the exact ratio 1.
 """
@@ -20,6 +21,7 @@ from fpsolve.cases.claims import Claim, resolve_claims
 from fpsolve.cases.commands import run_case
 from fpsolve.cases.schema import parse_case
 from fpsolve.errors import CaseError
+from tests.integration.test_cli import run
 
 CASE = """
 [problem]
@@ -142,3 +144,13 @@ def test_sweep_decides_claims_on_the_collected_checks(tmp_out: Path) -> None:
     (claim,) = summary["claims"]
     assert claim["passed"] and claim["check"] == f"[problem.eps2=0.1] {ISOTROPY}"
     assert all(run["summary"]["claims"] == [] for run in summary["runs"])
+
+
+@pytest.mark.serial
+def test_a_failed_claim_fails_the_run_with_exit_status_1(tmp_path: Path) -> None:
+    case = tmp_path / "isotropic_ou.toml"
+    case.write_text(CASE.replace("isotropy_tolerance = 0.05", "isotropy_tolerance = 0.001"))
+    proc = run(["run", str(case), "-o", str(tmp_path / "out"), "--quiet"])
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    (claim,) = json.loads((tmp_path / "out" / "summary.json").read_text())["claims"]
+    assert not claim["passed"] and "claim [FAIL]" in proc.stdout
