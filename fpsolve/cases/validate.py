@@ -89,7 +89,8 @@ def _validate_into(case: Case, ctx: Context, truth: FokkerPlanckProblem, out: Pa
             fe_extra, dt = v.fe_extra, v.dt
     if not checks:
         raise CaseError(
-            "nothing was compared with Monte Carlo (an escape analysis compares only at its start_points)"
+            "nothing was compared with Monte Carlo (an escape analysis compares at its start_points and, "
+            "with qsd_paths = true, from its QSD)"
         )
     result = {
         "case": case.name,
