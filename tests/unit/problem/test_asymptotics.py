@@ -75,3 +75,31 @@ def test_not_reversible_or_not_critical_is_refused() -> None:
         eyring_kramers(kunin, [-1.0, 0.0], [0.0, 0.0])
     with pytest.raises(ProblemError, match="index-1 saddle"):
         eyring_kramers(rotated(0.25, 20), -R[0], -R[0])
+
+
+def _transverse(gamma: float, extra: sp.Expr | int = 0) -> FokkerPlanckProblem:
+    """L = (x² − 1)²/4 + y²/2, drift −∇L + γJ∇L (+ ``extra`` in the y component), Q = I."""
+    x, y = coordinates(2)
+    loss = (x**2 - 1) ** 2 / 4 + y**2 / 2
+    lx, ly = sp.diff(loss, x), sp.diff(loss, y)
+    drift = sp.Matrix([-lx - gamma * ly, -ly + gamma * lx + extra])
+    return FokkerPlanckProblem(
+        2, sp.eye(2), 0.05, Cuboid((-2.0, -1.0), (0.4, 1.0), (4, 4)), loss=loss, drift=drift
+    )
+
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 3.0])
+def test_bouchet_reygner_for_a_transverse_field(gamma: float) -> None:
+    # ∇b(0) = diag(1, −1) + γ[[0, −1], [−1, 0]]: μ = √(1 + γ²); prefactor 2π/μ · √(|det H_s| / det H_m)
+    # = 2π/μ · √(1/2); γ = 0 is the reversible formula
+    br = eyring_kramers(_transverse(gamma), [-1.0, 0.0], [0.0, 0.0])
+    mu = math.sqrt(1 + gamma**2)
+    assert br.lambda_minus == pytest.approx(-mu, rel=1e-12)
+    assert br.prefactor == pytest.approx(2 * math.pi / mu * math.sqrt(0.5), rel=1e-12)
+    assert br.barrier == pytest.approx(0.25, rel=1e-12)
+
+
+def test_a_field_that_changes_the_quasi_potential_is_refused() -> None:
+    x, _ = coordinates(2)
+    with pytest.raises(ProblemError, match="not of that form"):
+        eyring_kramers(_transverse(1.0, extra=x), [-1.0, 0.0], [0.0, 0.0])  # ℓ·∇L ≠ 0
