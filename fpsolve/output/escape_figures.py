@@ -163,7 +163,10 @@ def escape_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Pat
     ax2.plot(eps2, y - slope_ref * x, "ko-", label=f"FE: log E τ − {slope_ref:.4g}/ε²")
     if "eyring_kramers_log_prefactor" in fit:
         ax2.axhline(
-            fit["eyring_kramers_log_prefactor"], color="r", ls=":", label="Eyring–Kramers log prefactor"
+            fit["eyring_kramers_log_prefactor"],
+            color="r",
+            ls=":",
+            label="Eyring–Kramers (Bouchet–Reygner) log prefactor",
         )
     ax2.set_xlabel("ε²")
     ax2.set_xlim(left=0)
