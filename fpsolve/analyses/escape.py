@@ -84,7 +84,9 @@ class EscapeAnalysis(Analysis):
     Eyring–Kramers barrier where those keys are given, 5 %); ``predicted_exponent``/``exponent_tolerance``
     the same for a power law E τ ∝ (ε²)^p; ``positivity_tolerance`` how far below 0 the QSD may dip
     (relative to its maximum; default round-off: raise it only with a measured reason, e.g. EAFE with a
-    rank-1 Q that is not an M-matrix on the mesh). ``qsd_paths`` (default true): ``fpsolve validate``
+    rank-1 Q that is not an M-matrix on the mesh). ``eyring_kramers_tolerance``: in a ``[sweep]``, check
+    λ₁ over the Eyring–Kramers (Bouchet–Reygner) rate at the smallest ε against 1 (relative; the law's
+    O(ε²) correction and the mesh error must fit in it). ``qsd_paths`` (default true): ``fpsolve validate``
     also starts paths from the QSD (module docstring). ``region``: an expression g of the coordinates
     and the loss ``L``; the basin is {g < 0} (module docstring).
     """
@@ -98,6 +100,7 @@ class EscapeAnalysis(Analysis):
             "tolerance",
             "eyring_kramers_minimum",
             "eyring_kramers_saddle",
+            "eyring_kramers_tolerance",
             "predicted_slope",
             "slope_tolerance",
             "predicted_exponent",
@@ -112,6 +115,7 @@ class EscapeAnalysis(Analysis):
     target: tuple[str, ...] = ()
     tolerance: float = 1e-6
     eyring_kramers: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    eyring_kramers_tolerance: float | None = None
     predicted_slope: float | None = None
     slope_tolerance: float = 0.05
     predicted_exponent: float | None = None
@@ -144,6 +148,7 @@ class EscapeAnalysis(Analysis):
         options: dict[str, Any] = {}
         for key in (
             "tolerance",
+            "eyring_kramers_tolerance",
             "predicted_slope",
             "slope_tolerance",
             "exponent_tolerance",
@@ -164,6 +169,8 @@ class EscapeAnalysis(Analysis):
         reference = eyring_kramers_points(table, where, problem)
         if reference is not None:
             options["eyring_kramers"] = reference
+        elif "eyring_kramers_tolerance" in table:
+            raise CaseError(f"{where}.eyring_kramers_tolerance needs eyring_kramers_minimum and _saddle")
         return cls(starts, tuple(target), **options)
 
     def run(self, ctx: Context) -> Result:
@@ -283,6 +290,7 @@ class EscapeAnalysis(Analysis):
             "prefactor": ek.prefactor,
             "barrier": ek.barrier,
             "rate_over_eyring_kramers": rate * ek.time,
+            "tolerance": self.eyring_kramers_tolerance,
         }
 
     def _checks(
@@ -418,7 +426,17 @@ class EscapeAnalysis(Analysis):
         ek = obs[-1].get("eyring_kramers")
         if ek is not None:
             fit["eyring_kramers_log_prefactor"] = float(np.log(ek["prefactor"]))
+            fit["rate_over_eyring_kramers"] = [o["eyring_kramers"]["rate_over_eyring_kramers"] for o in obs]
             reference = reference or {"value": ek["barrier"], "tolerance": 0.05}
+            if ek.get("tolerance") is not None:
+                fit["checks"].append(
+                    check(
+                        "escape sweep: rate / Eyring–Kramers (Bouchet–Reygner) rate at the smallest ε",
+                        fit["rate_over_eyring_kramers"][-1],
+                        1.0,
+                        ek["tolerance"],
+                    )
+                )
         if reference is not None:
             best = fit.get("slope_corrected", fit["slope_smallest_eps"])
             fit["predicted_slope"] = reference["value"]

@@ -72,6 +72,11 @@ def test_target_must_be_an_absorbing_part() -> None:
         parse_case(case(0.1, target=["ymin"]))
 
 
+def test_an_eyring_kramers_tolerance_needs_the_points() -> None:
+    with pytest.raises(CaseError, match="eyring_kramers_tolerance needs eyring_kramers_minimum"):
+        parse_case(case(0.1, eyring_kramers_tolerance=0.01))
+
+
 def test_sweep_fits_the_arrhenius_slope_and_checks_it(tmp_out: Path) -> None:
     """1-D double well, ΔL/ε² = 5 … 40: the fitted slope of log E_QSD[τ] is the barrier 1/4.
 
