@@ -38,7 +38,7 @@ from fpsolve.analyses.base import (
 from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
-from fpsolve.discretisation.functionals import error_L2, integral, moments
+from fpsolve.discretisation.functionals import error_L2, gibbs_l1_error, moments
 from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.output.density_figures import density_figure
@@ -130,18 +130,8 @@ class StationaryAnalysis(Analysis):
         return Result({"stationary": observables}, checks, fields, figure_data=exact | self.figure.data(disc))
 
     def _gibbs_check(self, ctx: Context, rho: Any) -> dict[str, Any]:
-        r"""Relative :math:`L^1` error :math:`\int|\rho_h - w/Z|` against the Gibbs density.
-
-        :math:`w = e^{-(L - L_0)/\varepsilon^2}` (L₀ the smallest nodal value of L, against overflow) and
-        :math:`Z = \int w`, both by quadrature of degree 8 on the mesh.
-        """
-        disc, problem = ctx.disc, ctx.problem
-        x = ufl.SpatialCoordinate(disc.msh)
-        loss = disc.interpolate(problem.loss, name="loss")
-        lowest = disc.minimum(loss)
-        w = ufl.exp(-(to_ufl(problem.loss, x, problem.coords) - lowest) / problem.eps2)
-        Z = integral(w, disc.msh, 8)
-        err = integral(abs(rho - w / Z), disc.msh, 8)
+        """Relative L¹ error against the Gibbs density (``functionals.gibbs_l1_error``)."""
+        err = gibbs_l1_error(rho, ctx.problem)
         return check("stationary: rel. L1 error of rho vs Gibbs exp(-L/eps2)/Z", err, 0.0, self.rho_tolerance)
 
     def _ou_checks(self, ctx: Context, rho: Any, J: Any) -> list[dict[str, Any]]:

@@ -12,12 +12,28 @@ import dolfinx.geometry
 import ufl
 from mpi4py import MPI
 
+from fpsolve.discretisation.symbolic import to_ufl
+
 
 def integral(expr: Any, msh: dolfinx.mesh.Mesh, quadrature_degree: int = 6) -> float:
     r""":math:`\int_\Omega e\,dx`, summed over ranks."""
     dx = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": quadrature_degree})
     local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(expr * dx))
     return float(msh.comm.allreduce(local, op=MPI.SUM))
+
+
+def gibbs_l1_error(rho: Any, problem: Any, quadrature_degree: int = 8) -> float:
+    r"""Relative :math:`L^1` error :math:`\int|\rho_h - w/Z|` of a normalised ρ_h against the Gibbs density.
+
+    :math:`w = e^{-(L - L_0)/\varepsilon^2}` (L₀ the smallest value of L at the mesh nodes, against
+    overflow) and :math:`Z = \int w`, both by quadrature of ``quadrature_degree`` on ρ_h's mesh.
+    """
+    msh = rho.function_space.mesh
+    nodes = msh.geometry.x[:, : problem.dim]
+    lowest = msh.comm.allreduce(float(np.min(problem.numpy_function(problem.loss)(nodes))), op=MPI.MIN)
+    w = ufl.exp(-(to_ufl(problem.loss, ufl.SpatialCoordinate(msh), problem.coords) - lowest) / problem.eps2)
+    Z = integral(w, msh, quadrature_degree)
+    return integral(abs(rho - w / Z), msh, quadrature_degree)
 
 
 def error_L2(

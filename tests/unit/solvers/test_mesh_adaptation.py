@@ -12,11 +12,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-import dolfinx
-import ufl
-from mpi4py import MPI
-
 from fpsolve.discretisation.adapt import AdaptSettings
+from fpsolve.discretisation.functionals import gibbs_l1_error
 from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.errors import ProblemError
@@ -36,13 +33,7 @@ def _problem(cells: tuple[int, int], absorbing: tuple[str, ...] = ()) -> FokkerP
 
 
 def _l1_error(disc: Discretisation) -> float:
-    rho = StationarySolver(disc).solve().rho
-    X = ufl.SpatialCoordinate(disc.msh)
-    w = ufl.exp(-(((X[0] ** 2 - 1) ** 2) / 100 + X[1] ** 2 / 2) / EPS2)
-    dx = ufl.Measure("dx", domain=disc.msh, metadata={"quadrature_degree": 8})
-    comm = disc.comm
-    Z = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(w * dx)), op=MPI.SUM)
-    return comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(abs(rho - w / Z) * dx)), op=MPI.SUM)
+    return gibbs_l1_error(StationarySolver(disc).solve().rho, disc.problem)
 
 
 @pytest.mark.parametrize("indicator", ["gibbs", "density"])
