@@ -221,8 +221,8 @@ class EscapeAnalysis(Analysis):
                 **({"committor": point_values(committor, starts).tolist()} if committor is not None else {}),
             }
         report(
-            f"escape rate λ₁ = {rate:.6g} ({observables['rate_source']}), E_QSD[τ] = {mean_tau:.6g}, "
-            f"λ₁·E_QSD[τ] = {qsd.rate * mean_tau:.12g}"
+            f"escape rate λ₁ = {rate:.6g} ({observables['rate_source']}), E_QSD[τ] = {mean_tau:.6g}"
+            + (f", λ₁·E_QSD[τ] = {qsd.rate * mean_tau:.12g}" if qsd.resolved else "")
         )
         if self.eyring_kramers is not None:
             observables["eyring_kramers"] = self._eyring_kramers(problem, rate)

@@ -1,22 +1,28 @@
 r"""Small-noise reference asymptotics of exit times: the Eyring–Kramers law with its prefactor.
 
-For a reversible drift :math:`b = -Q\nabla V` with constant, positive definite Q (for a loss L and
-drift −∇L: :math:`\nabla V = Q^{-1}\nabla L`, which exists iff :math:`Q^{-1}\nabla^2L` is symmetric),
-the mean time from a minimum m over the lowest index-1 saddle s into the next basin is
-(Bovier, Gayrard & Klein 2004; docs/theory.md §10)
+Reversible problems: the zero-flux density :math:`\rho_\infty = e^{-U}` exists, i.e.
+:math:`\nabla U = -(\varepsilon^2Q)^{-1}\beta` (β = b − ε²∇·Q the flux-form drift) is a gradient. The
+generator is then :math:`\mathcal Lf = e^{U}\nabla\cdot(\varepsilon^2Qe^{-U}\nabla f)` and the mean time
+from a minimum m of U over the lowest index-1 saddle s into the next basin is (Bovier, Gayrard &
+Klein 2004; docs/theory.md §4.2, §10)
 
 .. math::  E_m\tau \approx \frac{2\pi}{|\lambda^-|}
-           \sqrt{\frac{|\det\nabla^2V(s)|}{\det\nabla^2V(m)}}\;
-           e^{(V(s)-V(m))/\varepsilon^2}\,\bigl(1 + O(\varepsilon^2)\bigr),
+           \sqrt{\frac{|\det\nabla^2U(s)|}{\det\nabla^2U(m)}}\;
+           e^{U(s)-U(m)}\,\bigl(1 + O(\varepsilon^2)\bigr),
 
-:math:`\lambda^-` the negative eigenvalue of :math:`Q\nabla^2V(s)`. Absorbing exactly on the separatrix
-halves it; absorbing a little past the saddle (where the drift carries paths on) does not. Checked in
-tests/unit/problem/test_asymptotics.py against the exact 1-D double integral (ratio 1 + O(ε²)).
+:math:`\lambda^-` the negative eigenvalue of :math:`\varepsilon^2Q(s)\nabla^2U(s)`. For constant Q and drift
+−∇L, :math:`U = V/\varepsilon^2` with :math:`\nabla V = Q^{-1}\nabla L` (exists iff :math:`Q^{-1}\nabla^2L`
+is symmetric). Q may depend on x: loss-proportional noise :math:`Q = \sigma^2(L/L_*)I` gives
+:math:`U = (1 + \varphi)\log L`, :math:`\varphi = L_*/(\varepsilon^2\sigma^2)`, and the law becomes Mori et
+al.'s power-law rate with the exponent :math:`\varphi + 1 - n/2` (docs/theory.md §4.4).
+Absorbing exactly on the separatrix halves the time; absorbing a little past the saddle (where the drift
+carries paths on) does not. Checked in tests/unit/problem/test_asymptotics.py against exact 1-D double
+integrals (ratio 1 + O(ε²)).
 
 Non-reversible drifts :math:`b = -Q\nabla L + \ell` with a transverse ℓ (:math:`\ell\cdot\nabla L = 0`,
-:math:`\nabla\cdot\ell = 0`): the Bouchet–Reygner generalisation (:func:`bouchet_reygner`), where the
-prefactor's :math:`|\lambda^-|` becomes the unstable eigenvalue of the drift's Jacobian at s. FE escape
-rates approach it: ``cases/escape_nonreversible.toml``.
+:math:`\nabla\cdot\ell = 0`, Q constant): the Bouchet–Reygner generalisation (:func:`bouchet_reygner`),
+where the prefactor's :math:`|\lambda^-|` becomes the unstable eigenvalue of the drift's Jacobian at s. FE
+escape rates approach it: ``cases/escape_nonreversible.toml``.
 """
 
 from __future__ import annotations
@@ -33,69 +39,162 @@ from fpsolve.problem.fokker_planck import FokkerPlanckProblem, vanishes
 
 Array = npt.NDArray[np.float64]
 
-#: Relative asymmetry of :math:`Q^{-1}\nabla^2 L` above which the drift is not reversible.
+#: Relative asymmetry of :math:`\nabla^2U` above which the problem is not reversible.
 SYMMETRY_TOL = 1e-8
+#: Points of the segment m → s where Q ≻ 0 is checked, and (as many again, scattered within a quarter
+#: of |s − m| of it: a symmetric axis can hide the asymmetry) where reversibility, a symmetric ∇²U, is.
+SEGMENT_CHECKS = 9
 
 
 @dataclass(frozen=True)
 class EyringKramers:
-    """The Eyring–Kramers mean transition time and its parts (module docstring)."""
+    """The Eyring–Kramers mean transition time and its parts (module docstring).
+
+    ``time = prefactor · exp(barrier/ε²)``; ``barrier`` is ε²(U(s) − U(m)) (ΔV for constant Q),
+    ``minimum`` and ``saddle`` the critical points used (of U; they move by O(ε²) from those of L when
+    ∇·Q ≠ 0 there).
+    """
 
     time: float
     prefactor: float
     barrier: float
     lambda_minus: float
+    minimum: tuple[float, ...] = ()
+    saddle: tuple[float, ...] = ()
 
 
 def eyring_kramers(
     problem: FokkerPlanckProblem, minimum: npt.ArrayLike, saddle: npt.ArrayLike
 ) -> EyringKramers:
-    r"""Eyring–Kramers time from ``minimum`` over ``saddle`` for a reversible problem (module docstring).
+    r"""Eyring–Kramers time from ``minimum`` over ``saddle`` (module docstring).
+
+    The given points are refined by Newton's method to the nearby zeros of β (the critical points of U).
 
     Raises
     ------
     ProblemError
-        If Q is not constant and positive definite, the drift is not −∇L, :math:`Q^{-1}\nabla^2L` is not
-        symmetric (no potential V: the non-reversible case), or the points are not a minimum and an
-        index-1 saddle of V.
+        If Q is not positive definite along the segment from the minimum to the saddle, :math:`\nabla^2U`
+        is not symmetric there (no potential: the non-reversible case; a drift −Q∇L + ℓ with constant Q
+        goes to :func:`bouchet_reygner`), or the points are not near a minimum and an index-1 saddle of U.
     """
     if problem.loss is None:
         raise ProblemError("Eyring–Kramers needs a loss (drift −∇L, or −Q∇L plus a transverse field)")
-    if any(e.free_symbols for e in problem.Q):
-        raise ProblemError("Eyring–Kramers is implemented for a constant Q only")
-    Q = np.array(problem.Q.tolist(), dtype=float)
-    if np.linalg.eigvalsh(Q).min() <= 0:
-        raise ProblemError("Eyring–Kramers needs a positive definite Q (a singular Q is not reversible)")
     if problem.drift is not None:
-        return bouchet_reygner(problem, minimum, saddle)
-    Qinv = np.linalg.inv(Q)
-    xs = problem.coords
-    grad = sp.lambdify([xs], sp.Matrix([problem.loss]).jacobian(xs).T, "numpy")
-    hess = sp.lambdify([xs], sp.hessian(problem.loss, xs), "numpy")
-    m, s = np.asarray(minimum, float), np.asarray(saddle, float)
-    H = {}
-    for label, point in (("minimum", m), ("saddle", s)):
-        HV = Qinv @ np.asarray(hess(point), float)
-        if np.abs(HV - HV.T).max() > SYMMETRY_TOL * np.abs(HV).max():
+        if any(e.free_symbols for e in problem.Q):
             raise ProblemError(
-                f"Q⁻¹∇²L is not symmetric at the {label} {point.tolist()}: the drift −∇L is not of the form "
-                "−Q∇V (not reversible); Eyring–Kramers does not apply"
+                "Bouchet–Reygner (a drift other than −∇L) is implemented for a constant Q only"
             )
-        H[label] = 0.5 * (HV + HV.T)
-    eig_m = np.linalg.eigvalsh(H["minimum"])
-    eig_s = np.linalg.eigvalsh(H["saddle"])
-    if eig_m.min() <= 0:
-        raise ProblemError(f"{m.tolist()} is not a non-degenerate minimum of V (Hessian eigenvalues {eig_m})")
-    if np.sum(eig_s < 0) != 1 or np.any(eig_s == 0):
-        raise ProblemError(f"{s.tolist()} is not an index-1 saddle of V (Hessian eigenvalues {eig_s})")
-    # V(s) − V(m): line integral of ∇V = Q⁻¹∇L along the segment (path independent: ∇V is a gradient)
+        _positive_definite(np.array(problem.Q.tolist(), dtype=float), "")
+        return bouchet_reygner(problem, minimum, saddle)
+    field = _Potential(problem)
+    m0, s0 = np.asarray(minimum, float), np.asarray(saddle, float)
+    reach = 0.25 * float(np.linalg.norm(s0 - m0))
+    m = field.critical_point(m0, "minimum", reach)
+    s = field.critical_point(s0, "saddle", reach)
     t, w = np.polynomial.legendre.leggauss(64)
     t = 0.5 * (t + 1.0)
-    dV = [float((Qinv @ np.asarray(grad(m + ti * (s - m)), float).ravel()) @ (s - m)) for ti in t]
-    barrier = 0.5 * float(np.dot(w, dV))
-    lam = float(np.linalg.eigvals(Q @ H["saddle"]).real.min())
+    for ti in np.linspace(0.0, 1.0, SEGMENT_CHECKS):
+        point = m + ti * (s - m)
+        _positive_definite(field.K(point), f" at {np.round(point, 6).tolist()}")
+        field.symmetric_hessian(point)
+    rng = np.random.default_rng(0)
+    for ti in rng.uniform(size=SEGMENT_CHECKS):
+        u = rng.normal(size=m.size)
+        point = m + ti * (s - m) + reach * rng.uniform() * u / np.linalg.norm(u)
+        if np.linalg.eigvalsh(field.K(point)).min() > 0:
+            field.symmetric_hessian(point)
+    H_m, H_s = field.symmetric_hessian(m), field.symmetric_hessian(s)
+    eig_m, eig_s = np.linalg.eigvalsh(H_m), np.linalg.eigvalsh(H_s)
+    if eig_m.min() <= 0:
+        raise ProblemError(f"{m.tolist()} is not a non-degenerate minimum of U (Hessian eigenvalues {eig_m})")
+    if np.sum(eig_s < 0) != 1 or np.any(eig_s == 0):
+        raise ProblemError(f"{s.tolist()} is not an index-1 saddle of U (Hessian eigenvalues {eig_s})")
+    # U(s) − U(m): line integral of ∇U along the segment (path independent: ∇U is a gradient)
+    barrier_u = 0.5 * float(np.dot(w, [field.grad_u(m + ti * (s - m)) @ (s - m) for ti in t]))
+    lam = float(np.linalg.eigvals(field.K(s) @ H_s).real.min())
     prefactor = 2 * math.pi / abs(lam) * math.sqrt(abs(np.prod(eig_s)) / np.prod(eig_m))
-    return EyringKramers(prefactor * math.exp(barrier / problem.eps2), prefactor, barrier, lam)
+    return EyringKramers(
+        prefactor * math.exp(barrier_u),
+        prefactor,
+        problem.eps2 * barrier_u,
+        lam,
+        tuple(m.tolist()),
+        tuple(s.tolist()),
+    )
+
+
+def _positive_definite(K: Array, where: str) -> None:
+    eig = np.linalg.eigvalsh(0.5 * (K + K.T))
+    if eig.min() <= 1e-12 * abs(eig).max():
+        raise ProblemError(
+            f"Eyring–Kramers needs a positive definite Q{where} (a singular Q is not reversible)"
+        )
+
+
+class _Potential:
+    r"""Numpy evaluators of the stationary potential's derivatives for the drift −∇L.
+
+    Zero flux :math:`\beta\rho - \varepsilon^2Q\nabla\rho = 0` with :math:`\rho = e^{-U}` gives
+    :math:`\nabla U = -(\varepsilon^2Q)^{-1}\beta`; differentiating :math:`\varepsilon^2Q\nabla U = -\beta`,
+    :math:`\partial_k\nabla U = -(\varepsilon^2Q)^{-1}(\partial_k\beta + \varepsilon^2(\partial_kQ)\nabla U)`.
+    """
+
+    def __init__(self, problem: FokkerPlanckProblem) -> None:
+        xs = problem.coords
+        beta = sp.Matrix(problem.beta)
+        Q = sp.Matrix(problem.Q)
+        self.eps2 = problem.eps2
+        self._beta = sp.lambdify([xs], beta, "numpy")
+        self._dbeta = sp.lambdify([xs], beta.jacobian(xs), "numpy")
+        self._q = sp.lambdify([xs], Q, "numpy")
+        self._dq = [sp.lambdify([xs], Q.diff(c), "numpy") for c in xs]
+
+    def K(self, x: Array) -> Array:
+        r""":math:`\varepsilon^2Q(x)`."""
+        return self.eps2 * np.asarray(self._q(x), float)
+
+    def beta(self, x: Array) -> Array:
+        """β(x)."""
+        return np.asarray(self._beta(x), float).ravel()
+
+    def grad_u(self, x: Array) -> Array:
+        r""":math:`\nabla U(x)`."""
+        return -np.linalg.solve(self.K(x), self.beta(x))
+
+    def hessian(self, x: Array) -> Array:
+        r""":math:`\nabla^2U(x)` (class docstring)."""
+        g = self.grad_u(x)
+        db = np.asarray(self._dbeta(x), float)
+        cols = [db[:, k] + self.eps2 * np.asarray(dq(x), float) @ g for k, dq in enumerate(self._dq)]
+        return -np.linalg.solve(self.K(x), np.column_stack(cols))
+
+    def symmetric_hessian(self, x: Array) -> Array:
+        r""":math:`\nabla^2U(x)`, refused if not symmetric (∇U is then no gradient: not reversible)."""
+        H = self.hessian(x)
+        if np.abs(H - H.T).max() > SYMMETRY_TOL * np.abs(H).max():
+            raise ProblemError(
+                f"∇²U is not symmetric at {np.round(x, 6).tolist()}: −(ε²Q)⁻¹β is no gradient, the drift "
+                "is not of the form −ε²Q∇U + ε²∇·Q (not reversible); Eyring–Kramers does not apply"
+            )
+        return 0.5 * (H + H.T)
+
+    def critical_point(self, x0: Array, label: str, reach: float) -> Array:
+        """The zero of β near ``x0`` by Newton's method (within ``reach`` of it)."""
+        x = x0.copy()
+        for _ in range(50):
+            try:
+                step = np.linalg.solve(np.asarray(self._dbeta(x), float), self.beta(x))
+            except np.linalg.LinAlgError:
+                step = np.full_like(x, np.nan)
+            x = x - step
+            converged = np.linalg.norm(step) <= 1e-12 * (1.0 + np.linalg.norm(x))
+            if converged or not np.all(np.isfinite(x)):
+                break
+        if not converged or np.linalg.norm(x - x0) > reach:
+            raise ProblemError(
+                f"no non-degenerate critical point of the stationary potential near the {label} {x0.tolist()}"
+            )
+        return x
 
 
 def transverse_part(problem: FokkerPlanckProblem) -> sp.ImmutableMatrix | None:

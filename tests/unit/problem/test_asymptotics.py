@@ -103,3 +103,70 @@ def test_a_field_that_changes_the_quasi_potential_is_refused() -> None:
     x, _ = coordinates(2)
     with pytest.raises(ProblemError, match="not of that form"):
         eyring_kramers(_transverse(1.0, extra=x), [-1.0, 0.0], [0.0, 0.0])  # ℓ·∇L ≠ 0
+
+
+def _loss_proportional(dim: int, eps2: float, lower: float = -3.0) -> FokkerPlanckProblem:
+    """L = L* + (x² − 1)²/4 + Σ y_i²/4 with L* = 0.1, Q = (L/L*)·I: Mori et al.'s noise, reversible."""
+    xs = coordinates(dim)
+    loss = 0.1 + (xs[0] ** 2 - 1) ** 2 / 4 + sum(c**2 / 4 for c in xs[1:])
+    box = Cuboid((lower,) * dim, (3.0,) * dim, (4,) * dim)
+    return FokkerPlanckProblem(dim, sp.eye(dim) * loss / 0.1, eps2, box, loss=loss)
+
+
+def _mori_rate(dim: int, eps2: float, correction: bool = True) -> float:
+    """Mori et al.'s (17): (|h_s|/2π)(1 + 1/φ)√(det H*/|det H_s|) c^{−(φ + 1 − n/2)} (docs/theory.md §4.4).
+
+    φ = L*/ε² (σ² = 1), c = L_s/L* = 3.5, H* = diag(2, ½, …), H_s = diag(−1, ½, …); without
+    ``correction`` the exponent is φ alone.
+    """
+    phi, c = 0.1 / eps2, 3.5
+    exponent = phi + (1 - dim / 2 if correction else 0.0)
+    return (1 + 1 / phi) / (2 * math.pi) * math.sqrt(2.0) * c**-exponent
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_loss_proportional_noise_gives_mori_power_law(dim: int) -> None:
+    # U = (1 + φ) log L: the Eyring–Kramers law is Mori's rate with the exponent φ + 1 − n/2, exactly
+    for eps2 in (0.02, 0.005):
+        ek = eyring_kramers(_loss_proportional(dim, eps2), [-1.0] + [0.0] * (dim - 1), [0.0] * dim)
+        assert ek.time * _mori_rate(dim, eps2) == pytest.approx(1.0, rel=1e-10)
+        assert ek.barrier == pytest.approx((eps2 + 0.1) * math.log(3.5), rel=1e-10)
+
+
+# exact 1-D mean time from −1 to +1 (reflecting at −3) over the law: 1.0844, 1.0420, 1.0210 at
+# ε² = 0.01, 0.005, 0.0025 (φ = 10, 20, 40): 1 + 8.4ε². Without Mori's "+1 − n/2" the exponent is φ
+# and the rate √3.5 = 1.87 times too fast (T·rate 2.03, 1.95, 1.91).
+@pytest.mark.parametrize(("eps2", "ratio"), [(0.01, 1.0844), (0.005, 1.0420), (0.0025, 1.0210)])
+def test_loss_proportional_exact_1d(eps2: float, ratio: float) -> None:
+    ek = eyring_kramers(_loss_proportional(1, eps2), [-1.0], [0.0])
+    exact = float(
+        mfpt_1d(lambda y: -(y**3 - y), eps2, -3.0, 1.0, -1.0, q=lambda y: 1 + (y**2 - 1) ** 2 / 0.4)
+    )
+    assert exact / ek.time == pytest.approx(ratio, abs=2e-4)
+    assert exact * _mori_rate(1, eps2, correction=False) > 1.8
+
+
+# Q = 1 + 0.3x: ∇·Q ≠ 0 moves the critical points of U = −log ρ∞ by O(ε²) (−1.0015 and 0.0030 at
+# ε² = 0.01); from the moved minimum exact/EK = 1.0327, 1.0156, 1.0076 at ε² = 0.02, 0.01, 0.005
+@pytest.mark.parametrize(("eps2", "ratio"), [(0.02, 1.0327), (0.01, 1.0156), (0.005, 1.0076)])
+def test_state_dependent_q_moves_the_critical_points(eps2: float, ratio: float) -> None:
+    (x,) = coordinates(1)
+    problem = FokkerPlanckProblem(
+        1, sp.Matrix([[1 + 0.3 * x]]), eps2, Cuboid((-2.0,), (3.0,), (4,)), loss=(x**2 - 1) ** 2 / 4
+    )
+    ek = eyring_kramers(problem, [-1.0], [0.0])
+    assert ek.minimum[0] == pytest.approx(-1 - 0.15 * eps2, rel=0.05)
+    assert ek.saddle[0] == pytest.approx(0.3 * eps2, rel=0.05)
+    exact = float(mfpt_1d(lambda y: -(y**3 - y), eps2, -2.0, 1.0, ek.minimum[0], q=lambda y: 1 + 0.3 * y))
+    assert exact / ek.time == pytest.approx(ratio, abs=2e-4)
+
+
+def test_anisotropic_loss_proportional_noise_is_not_reversible() -> None:
+    # cases/escape_noise_loss.toml's Q = (L/L*)·diag(1.6, 0.4): no potential, so no Eyring–Kramers law
+    x, y = coordinates(2)
+    loss = 0.1 + (x**2 - 1) ** 2 / 4 + y**2 / 4
+    problem = FokkerPlanckProblem(
+        2, sp.diag(16 * loss, 4 * loss), 0.05, Cuboid((-2.0, -1.0), (0.4, 1.0), (4, 4)), loss=loss
+    )
+    with pytest.raises(ProblemError, match="not reversible"):
+        eyring_kramers(problem, [-1.0, 0.0], [0.0, 0.0])
