@@ -54,6 +54,10 @@ def get_logger() -> logging.Logger:
     return logging.getLogger("fpsolve")
 
 
+#: Seconds between two plain progress lines (when stdout is no terminal).
+INTERVAL = 10.0
+
+
 class Progress:
     """Progress of a run on rank 0: a live bar on a terminal, plain periodic lines otherwise.
 
@@ -62,8 +66,18 @@ class Progress:
     is written every ``interval`` seconds and at the end.
     """
 
-    def __init__(self, description: str, total: float, interval: float = 10.0, unit: str = "t") -> None:
-        self.description, self.total, self.interval, self.unit = description, float(total), interval, unit
+    def __init__(
+        self,
+        description: str,
+        total: float,
+        interval: float | None = None,
+        unit: str = "t",
+        summary: bool = True,
+    ) -> None:
+        self.description, self.total, self.unit = description, float(total), unit
+        self.interval = INTERVAL if interval is None else interval
+        self.summary = summary
+        self.lines = 0
         self.start = time.monotonic()
         self.last = self.start
         self.steps = 0
@@ -90,7 +104,7 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        elif exc[0] is None and self.steps:
+        elif exc[0] is None and self.steps and (self.summary or self.lines):
             self._line()
 
     def update(self, done: float, **fields: float) -> None:
@@ -103,6 +117,7 @@ class Progress:
             self._line()
 
     def _line(self) -> None:
+        self.lines += 1
         self.last = now = time.monotonic()
         elapsed = now - self.start
         frac = self.done / self.total if self.total > 0 else 1.0
@@ -114,11 +129,16 @@ class Progress:
         )
 
 
-def progress_bar(comm: MPI.Comm, enabled: bool, description: str, total: float, unit: str = "t") -> Any:
-    """A :class:`Progress` on rank 0 (None elsewhere, when ``enabled`` is false, or under ``--quiet``)."""
+def progress_bar(
+    comm: MPI.Comm, enabled: bool, description: str, total: float, unit: str = "t", summary: bool = True
+) -> Any:
+    """A :class:`Progress` on rank 0 (None elsewhere, when ``enabled`` is false, or under ``--quiet``).
+
+    ``summary``: write a closing line at the end even if the run was too short for a periodic one.
+    """
     if not enabled or comm.rank != 0 or get_logger().getEffectiveLevel() > logging.INFO:
         return None
-    return Progress(description, total, unit=unit)
+    return Progress(description, total, unit=unit, summary=summary)
 
 
 def report(message: str) -> None:

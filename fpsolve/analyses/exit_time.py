@@ -47,7 +47,7 @@ from fpsolve.analyses.histograms import exit_time_edges, exit_time_record
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.discretisation.points import gather_nodal, point_values
 from fpsolve.errors import CaseError, ProblemError
-from fpsolve.log import report
+from fpsolve.log import get_logger, report
 from fpsolve.output.density_figures import mesh_triangulation
 from fpsolve.output.exit_time_figures import exit_time_figure, exit_time_sweep_figure, exit_validation_figure
 from fpsolve.output.fields import read_series
@@ -119,6 +119,10 @@ def exit_time_check(
     dt = settings.dt or 1e-3
     t_max = T_MAX_FACTOR * max(t_fe, 100 * dt)
     n = settings.particles
+    get_logger().info(
+        f"{name}: Monte Carlo, {n} paths with Δt = {dt / 2:g}, then {n} with Δt = {dt:g}, followed to "
+        f"t = {t_max:.4g} at most (FE {t_fe:.6g})"
+    )
     fine = exit_time_histogram(
         EulerMaruyama(truth, dt / 2, walls=ctx.walls, region=region), start, n, t_max, edges, seed, comm
     )

@@ -43,6 +43,8 @@ from fpsolve.sde.walls import MeshWalls
 
 Array = npt.NDArray[np.float64]
 CHUNK = 20_000
+#: Time steps between progress reports inside a chunk (each a clock read; lines every few seconds).
+PROGRESS_EVERY = 64
 
 
 @dataclass
@@ -317,23 +319,36 @@ def _rows(exprs: Sequence[sp.Expr], coords: Sequence[sp.Symbol]) -> Callable[[Ar
     return evaluate
 
 
-def _chunks(n: int, seed: int, comm: MPI.Comm) -> Iterator[tuple[int, int, np.random.SeedSequence]]:
-    """(chunk index, size, seed) of the chunks this rank owns; rank 0 reports progress in paths.
+class _Chunks:
+    """The (chunk index, size, seed) of the chunks this rank owns; rank 0 reports progress in paths.
 
     The ranks own chunks round-robin, so rank 0's share times the rank count estimates the paths done.
+    :meth:`within` reports progress inside the current chunk (a single chunk of ``CHUNK`` paths can run
+    for minutes); lines are written every few seconds only (:class:`fpsolve.log.Progress`).
     """
-    count = max(1, -(-n // CHUNK))
-    seeds = np.random.SeedSequence(seed).spawn(count)
-    sizes = [CHUNK] * (count - 1) + [n - CHUNK * (count - 1)]
-    mine = [(c, sizes[c], seeds[c]) for c in range(comm.rank, count, comm.size)]
-    bar = progress_bar(comm, count > 1, "Monte Carlo", n, unit="paths")
-    with bar or nullcontext():
-        done = 0
-        for chunk in mine:
-            yield chunk
-            done += chunk[1]
-            if bar is not None:
-                bar.update(min(n, done * comm.size))
+
+    def __init__(self, n: int, seed: int, comm: MPI.Comm) -> None:
+        count = max(1, -(-n // CHUNK))
+        seeds = np.random.SeedSequence(seed).spawn(count)
+        sizes = [CHUNK] * (count - 1) + [n - CHUNK * (count - 1)]
+        self.mine = [(c, sizes[c], seeds[c]) for c in range(comm.rank, count, comm.size)]
+        self.n, self.ranks = n, comm.size
+        self.bar = progress_bar(comm, True, "Monte Carlo", n, unit="paths", summary=False)
+        self._done = 0
+        self._size = 0
+
+    def __iter__(self) -> Iterator[tuple[int, int, np.random.SeedSequence]]:
+        with self.bar or nullcontext():
+            for chunk in self.mine:
+                self._size = chunk[1]
+                yield chunk
+                self._done += chunk[1]
+                self.within(0.0)
+
+    def within(self, fraction: float) -> None:
+        """Report that ``fraction`` (0–1) of the current chunk's work is done."""
+        if self.bar is not None:
+            self.bar.update(min(self.n, (self._done + fraction * self._size) * self.ranks))
 
 
 def _ordered_sum(local: dict[int, Array], comm: MPI.Comm) -> Array:
@@ -366,7 +381,8 @@ def simulate_moments(
     steps = [int(round(t / em.dt)) for t in times]
     # per chunk and output time: count, Σx, Σxxᵀ, Σ(xxᵀ)², … as flat power sums up to order 4
     local: dict[int, Array] = {}
-    for c, size, ss in _chunks(n, seed, comm):
+    chunks = _Chunks(n, seed, comm)
+    for c, size, ss in chunks:
         rng = np.random.default_rng(ss)
         x = sample(rng, size)
         alive = np.ones(size, dtype=bool)
@@ -376,6 +392,8 @@ def simulate_moments(
             while k < target:
                 alive &= ~em.step(x, alive, rng)
                 k += 1
+                if k % PROGRESS_EVERY == 0:
+                    chunks.within(k / steps[-1])
             fx = [f(x[alive]) for f in functions]
             rows.append(
                 np.concatenate([_power_sums(x[alive], d), [v.sum() for v in fx], [(v**2).sum() for v in fx]])
@@ -453,7 +471,8 @@ def exit_time_histogram(
     """
     local: dict[int, Array] = {}
     max_steps = int(np.ceil(t_max / em.dt))
-    for c, size, ss in _chunks(n, seed, comm):
+    chunks = _Chunks(n, seed, comm)
+    for c, size, ss in chunks:
         rng = np.random.default_rng(ss)
         x = x0(rng, size) if callable(x0) else np.tile(np.asarray(x0, float), (size, 1))
         alive = np.ones(size, dtype=bool)
@@ -464,6 +483,8 @@ def exit_time_histogram(
             alive &= ~hit
             if not alive.any():
                 break
+            if k % PROGRESS_EVERY == 0:
+                chunks.within(1.0 - alive.sum() / size)
         counts = np.histogram(tau, edges)[0] if len(edges) else np.zeros(0)
         local[c] = np.concatenate([[size, tau.sum(), (tau**2).sum(), (~alive).sum()], counts])
     s = _ordered_sum(local, comm)
@@ -493,14 +514,19 @@ def current_circulation(
     burn = int(round(t_burn / em.dt))
     steps = int(round(t_average / em.dt))
     local: dict[int, Array] = {}
-    for c, size, ss in _chunks(n, seed, comm):
+    chunks = _Chunks(n, seed, comm)
+    for c, size, ss in chunks:
         rng = np.random.default_rng(ss)
         x = sample(rng, size)
         alive = np.ones(size, dtype=bool)
-        for _ in range(burn):
+        for k in range(burn):
             em.step(x, alive, rng)
+            if k % PROGRESS_EVERY == 0:
+                chunks.within(k / (burn + steps))
         acc = np.zeros(len(fields))
-        for _ in range(steps):
+        for k in range(steps):
+            if k % PROGRESS_EVERY == 0:
+                chunks.within((burn + k) / (burn + steps))
             old = x.copy()
             em.step(x, alive, rng)
             mid = 0.5 * (old + x)

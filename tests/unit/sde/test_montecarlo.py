@@ -269,3 +269,22 @@ def test_mesh_exit_times_are_rank_count_invariant() -> None:
     a = exit_times(em, [0.65, 0.0], 10_000, 10.0, seed=7, comm=MPI.COMM_SELF)
     b = exit_times(em, [0.65, 0.0], 10_000, 10.0, seed=7, comm=MPI.COMM_WORLD)
     assert a == b
+
+
+def test_progress_is_reported_inside_a_single_chunk(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    # 2000 paths are one chunk: before, the only report came after the whole chunk (minutes at small ε)
+    from fpsolve import log
+
+    monkeypatch.setattr(log, "INTERVAL", 0.0)
+    log.configure()
+    (x,) = coordinates(1)
+    bm = FokkerPlanckProblem(
+        1, sp.eye(1), 0.5, Cuboid((-1.0,), (1.0,), (4,)), loss=0 * x, absorbing=("xmin", "xmax")
+    )
+    exit_times(EulerMaruyama(bm, 1e-3), [0.0], 2000, 10.0, seed=1)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "Monte Carlo: step" in ln]
+    if MPI.COMM_WORLD.rank == 0:
+        done = [float(ln.split("paths = ")[1].split()[0]) for ln in lines]
+        assert done == sorted(done) and sum(0 < d < 2000 for d in done) > 3 and done[-1] == 2000
+    else:
+        assert not lines
