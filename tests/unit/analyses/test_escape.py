@@ -235,3 +235,30 @@ def test_region_must_hold_the_start_points() -> None:
         parse_case(_disk_case(8, start_points=[[0.8, 0.0]]))
     with pytest.raises(CaseError, match="undefined symbol 'r'"):
         parse_case(_disk_case(8, region="r - 0.7"))
+
+
+def test_loss_proportional_escape_tends_to_mori_law(tmp_out: Path) -> None:
+    """Q = L/L*, 1-D (cases/escape_power_law_1d.toml on a coarser mesh): λ₁ over Mori's rate (17).
+
+    Measured with 725 cells (h = 0.004): 0.9607 and 0.9795 at φ = 20, 40, as with h = 0.001 (1 − 8ε²:
+    the law's own O(ε²)); the rate without Mori's 1 − n/2 would be 1.87 times larger.
+    """
+    loss = "0.1 + (x**2 - 1)**2/4"
+    data = {
+        "problem": {"name": "mori", "loss": loss, "Q": [[f"({loss})/0.1"]], "eps2": 0.005},
+        "domain": {"type": "interval", "lo": [-2.5], "hi": [0.4], "cells": [725]},
+        "boundary": {"absorbing": ["xmax"]},
+        "analysis": [
+            {
+                "type": "escape",
+                "eyring_kramers_minimum": [-1.0],
+                "eyring_kramers_saddle": [0.0],
+                "eyring_kramers_tolerance": 0.03,
+            }
+        ],
+        "sweep": {"problem.eps2": [0.005, 0.0025]},
+    }
+    summary = run_case(parse_case(data), tmp_out / "mori", progress=False)
+    ratios = summary["fits"]["escape"]["rate_over_eyring_kramers"]
+    assert ratios == pytest.approx([0.9607, 0.9795], abs=2e-3)
+    assert all(c["passed"] for c in summary["checks"] if c["name"].startswith("escape sweep: rate"))
