@@ -151,6 +151,7 @@ class SpectrumAnalysis(Analysis):
             "gap_relative_error": gap_error,
             "stationary_covariance": ou_stationary_covariance(A, K).tolist(),
             "noise_floor": float(np.linalg.eigvalsh(K / disc.problem.eps2).min()),
+            "gap_tolerance": self.gap_tolerance or self.tolerance,
         }
         checks = []
         if controllable:
@@ -225,6 +226,7 @@ class SpectrumAnalysis(Analysis):
             "gap": [r["gap"] for r in runs],
             "exact_gap": [r["exact"]["gap"] for r in runs],
             "gap_relative_error": [r["exact"]["gap_relative_error"] for r in runs],
+            "gap_tolerance": runs[0]["exact"].get("gap_tolerance"),
             "relaxation_time": [r["relaxation_time"] for r in runs],
             "covariance_eigenvalues": [np.linalg.eigvalsh(r["stationary_covariance"]).tolist() for r in runs],
             "exact_covariance_eigenvalues": [

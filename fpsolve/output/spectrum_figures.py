@@ -1,11 +1,13 @@
 """Figures of the spectrum analysis (rank 0): eigenvalues, eigenfunctions, a sweep of the spectrum.
 
 * ``spectrum_eigenvalues``: the computed eigenvalues in the complex plane over the exact OU set (where
-  there is a reference), Re λ_i against i, and the relative errors against the tolerances.
+  there is a reference), Re λᵢ against i (logarithmic where they span more than a decade), and the
+  relative errors against the tolerances.
 * ``spectrum_modes``: ρ∞ = φ₀ and the forward modes φ_i (real parts, colour scale symmetric about 0),
   and the generator eigenfunctions ψ_i where ρ∞ ≥ :data:`SHOWN` · max ρ∞ (they grow without bound in
   the tails, where they mean nothing), with the metastable sets where there are some. 1-D: profiles;
-  2-D: maps on the mesh's triangles; 3-D: orthogonal slices of ρ∞ and φ₁ (PyVista, off-screen).
+  2-D: maps on the mesh's triangles; 3-D: ρ∞ and φ₁ on the three planes through the peak of ρ∞
+  (:mod:`fpsolve.output.slices`).
 * ``sweep_spectrum``: Re λ_i, the gap's relative error and the eigenvalues of the stationary covariance
   against the noise floor λ_min(Q) of the runs of a ``[sweep]``.
 
@@ -14,7 +16,6 @@ Axes carry the case's coordinate names (``summary["coordinates"]``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from fpsolve.output.fields import read_series
-from fpsolve.output.style import TO_SCALE, plt_agg, save, to_scale
+from fpsolve.output.slices import draw_planes, planes
+from fpsolve.output.style import plain_log_ticks, plt_agg, save, to_scale
 
 __all__ = ["SHOWN", "eigenvalue_figure", "mode_figure", "spectrum_sweep_figure"]
 
@@ -54,9 +56,9 @@ def eigenvalue_figure(
     ax.legend(fontsize=8)
     index = np.arange(len(lam))
     ax = axes[1]
-    ax.semilogy(index[1:], lam.real[1:], "x", color="tab:red", ms=8, mew=2, label="finite elements")
+    ax.plot(index[1:], lam.real[1:], "x", color="tab:red", ms=8, mew=2, label="finite elements")
     if exact:
-        ax.semilogy(
+        ax.plot(
             index[1:],
             np.asarray(exact["eigenvalues_real"])[1:],
             "o",
@@ -76,15 +78,20 @@ def eigenvalue_figure(
         )
     ax.set_xlabel("mode i")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _rate_axis(ax, lam.real[1:])
     ax.set_ylabel("Re λᵢ")
-    ax.set_title(f"relaxation time 1/Re λ₁ = {obs['relaxation_time']:.6g}")
+    ax.set_title(f"decay rates Re λᵢ (relaxation time 1/Re λ₁ = {obs['relaxation_time']:.6g})", fontsize=10)
     ax.legend(fontsize=8)
     if exact:
         ax = axes[2]
         errors = np.asarray(exact["relative_errors"])
         floor = np.finfo(float).eps
         ax.semilogy(
-            index[1:], np.maximum(errors[1:], floor), "s-", color="tab:red", label="|λ_h − λ| / max(|λ|, g)"
+            index[1:],
+            np.maximum(errors[1:], floor),
+            "s-",
+            color="tab:red",
+            label="|λᵢ(FE) − λᵢ| / max(|λᵢ|, g), g = min Re λ(A)",
         )
         tolerance, gap_tolerance = (float(t) for t in arrays["tolerances"])
         ax.axhline(tolerance, color="black", ls="--", lw=0.8, label=f"tolerance {tolerance:.0e}")
@@ -109,6 +116,16 @@ def eigenvalue_figure(
     return save(fig, target)
 
 
+def _rate_axis(ax: Any, rates: np.ndarray) -> None:
+    """A logarithmic y axis where the rates span more than a decade (plain numbers), else linear from 0."""
+    positive = rates[rates > 0]
+    if len(positive) and positive.max() > 10 * positive.min():
+        ax.set_yscale("log")
+        plain_log_ticks(ax)
+    else:
+        ax.set_ylim(0.0, 1.1 * float(rates.max()) if len(rates) else 1.0)
+
+
 def mode_figure(
     target: Path, series: Path, obs: Mapping[str, Any], summary: Mapping[str, Any], title: str
 ) -> Path:
@@ -123,6 +140,11 @@ def mode_figure(
     fig = (_profiles if len(names) == 1 else _maps)(plt, grid, names, lam, shown)
     fig.suptitle(f"{title}: eigenfunctions (φ: forward modes, ψ: generator eigenfunctions, real parts)")
     return save(fig, target)
+
+
+def _sub(i: int) -> str:
+    """``i`` in subscript digits (φ₁ like φ₀, not φ1)."""
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _label(lam: complex) -> str:
@@ -140,8 +162,8 @@ def _profiles(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: lis
     axes[0].plot(x, rho, "k-", lw=2, label="φ₀ = ρ∞")
     for i in shown:
         phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"])[order] for f in ("phi", "psi"))
-        axes[0].plot(x, phi, label=f"φ{i}, {_label(lam[i])}")
-        axes[1].plot(x[bulk], psi[bulk], label=f"ψ{i}, {_label(lam[i])}")
+        axes[0].plot(x, phi, label=f"φ{_sub(i)}, {_label(lam[i])}")
+        axes[1].plot(x[bulk], psi[bulk], label=f"ψ{_sub(i)}, {_label(lam[i])}")
     if "metastable_set" in grid.point_data:
         first = (np.asarray(grid.point_data["metastable_set"])[order] == 0) & bulk
         top = axes[1].get_xaxis_transform()
@@ -183,8 +205,8 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
         axes[1, 0].text(0.5, 0.5, "no clear spectral gap:\nno metastable sets", ha="center", va="center")
     for col, i in enumerate(shown, start=1):
         phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"]) for f in ("phi", "psi"))
-        _panel(fig, axes[0, col], tri, phi, f"φ{i}: {_label(lam[i])}", True)
-        _panel(fig, axes[1, col], bulk, psi, f"ψ{i} where ρ∞ ≥ {SHOWN:g} max ρ∞", True)
+        _panel(fig, axes[0, col], tri, phi, f"φ{_sub(i)}: {_label(lam[i])}", True)
+        _panel(fig, axes[1, col], bulk, psi, f"ψ{_sub(i)} where ρ∞ ≥ {SHOWN:g} max ρ∞", True)
     for ax in axes.ravel():
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
@@ -230,100 +252,73 @@ def _triangles(grid: Any) -> np.ndarray:
 
 
 def _slices(grid: Any, names: list[str], lam: np.ndarray, target: Path, title: str) -> Path:
-    """Orthogonal slices through the maximum of ρ∞ of ρ∞ and φ₁, on the box where ρ∞ ≥ SHOWN · max ρ∞.
+    """ρ∞ and φ₁ on the three planes through the maximum of ρ∞, on the box where ρ∞ ≥ SHOWN · max ρ∞.
 
-    Drawn to scale where the box's sides differ by at most :data:`~fpsolve.output.style.TO_SCALE`;
-    otherwise the three directions are stretched to equal lengths (the bulk of a degenerate ρ∞ is flat)
-    and the figure says "axes not to scale" with the box's sides.
+    One row per field (:mod:`fpsolve.output.slices`); maps to scale unless a plane's window is a long
+    strip, then "axes not to scale" with the box's sides.
     """
-    import pyvista
-
-    pyvista.OFF_SCREEN = True
-    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
-    target.parent.mkdir(parents=True, exist_ok=True)
     rho = np.asarray(grid.point_data["phi_0"])
     points = np.asarray(grid.points)
     bulk = points[rho >= SHOWN * rho.max()]
     lo, hi = bulk.min(axis=0), bulk.max(axis=0)
     lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
-    box = grid.clip_box([lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]], invert=False)
-    centre = points[np.argmax(rho)]
-    sliced = box.slice_orthogonal(x=centre[0], y=centre[1], z=centre[2])
-    sides = hi - lo
-    equal = sides.max() <= TO_SCALE * sides.min()
-    stretch = np.ones(3) if equal else sides.max() / sides
-    plotter = pyvista.Plotter(off_screen=True, shape=(1, 2), window_size=(1500, 700))
-    panels = (
-        ("phi_0", "stationary density phi_0 = rho_inf", "viridis"),
-        ("phi_1", "slowest mode phi_1", "RdBu_r"),
-    )
-    for col, (name, label, cmap) in enumerate(panels):
-        plotter.subplot(0, col)
-        top = float(np.abs(np.asarray(grid.point_data[name])).max())
-        plotter.add_mesh(
-            sliced,
-            scalars=name,
-            cmap=cmap,
-            clim=(-top, top) if col else (0.0, top),
-            scalar_bar_args={
-                "title": name,
-                "vertical": True,
-                "fmt": "%.2g",
-                "n_labels": 5,
-                "position_x": 0.84,
-                "position_y": 0.08,
-                "height": 0.6,
-                "width": 0.06,
-                "title_font_size": 16,
-                "label_font_size": 14,
-            },
-        )
-        plotter.add_mesh(box.outline(), color="black")
-        plotter.set_scale(*stretch)
-        rate = f", lambda = {lam[1].real:.6g}" if col else ""
-        plotter.add_text(f"{title}: {label}{rate}", font_size=9)
-        if not equal:
-            box_sides = " × ".join(f"{v:.3g}" for v in sides)
-            plotter.add_text(f"axes not to scale (box {box_sides})", position="lower_right", font_size=8)
-        plotter.add_axes(xlabel=names[0], ylabel=names[1], zlabel=names[2])
-    plotter.screenshot(str(target))
-    plotter.close()
-    return target
+    cuts = planes(grid, points[np.argmax(rho)], ["phi_0", "phi_1"])
+    plt = plt_agg()
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.4), squeeze=False, layout="constrained")
+    rows = (("phi_0", "φ₀ = ρ∞", False), ("phi_1", f"φ₁ ({_label(lam[1])})", True))
+    scaled = [
+        draw_planes(fig, row, cuts, field, names, (lo, hi), symmetric, label)
+        for row, (field, label, symmetric) in zip(axes, rows, strict=True)
+    ]
+    if not all(scaled):
+        sides = " × ".join(f"{v:.3g}" for v in hi - lo)
+        fig.supxlabel(f"axes not to scale where a plane is a long strip (box {sides})", fontsize=8)
+    fig.suptitle(f"{title}: stationary density φ₀ and slowest mode φ₁ on the planes through the peak of ρ∞")
+    return save(fig, target)
 
 
 def spectrum_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:
-    """Re λ_i, the gap's relative error and the eigenvalues of Σ∞ against the noise floor λ_min(Q)."""
+    """Re λᵢ, the gap's relative error and the eigenvalues of Σ∞ against the noise floor λ_min(Q).
+
+    Finite elements as coloured crosses, the exact OU values as thin black dashes (they are
+    constants or smooth in the floor, so they cannot pass for lines joining the crosses); the gap
+    panel has the check's tolerance where the fit carries it (``gap_tolerance``).
+    """
     plt = plt_agg()
     floor = np.asarray(fit["noise_floor"], float)
     positive = floor[floor > 0]
     linthresh = float(positive.min()) if positive.size else 1.0
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.0), layout="constrained")
     lam = np.asarray(fit["eigenvalues_real"], float)
     ref = np.asarray(fit["exact_eigenvalues_real"], float)
     for i in range(1, lam.shape[1]):
-        line = axes[0].plot(floor, ref[:, i], "-", lw=0.8)[0]
-        axes[0].plot(floor, lam[:, i], "x", color=line.get_color(), ms=8, label=f"λ{i}" if i < 6 else None)
-    axes[0].set_ylabel("Re λᵢ (x: finite elements, lines: exact OU)")
+        axes[0].plot(floor, ref[:, i], "k--", lw=0.7, label="exact OU" if i == 1 else None)
+        axes[0].plot(floor, lam[:, i], "x", ms=8, mew=1.5, label=f"λ{_sub(i)} (FE)" if i < 6 else None)
+    axes[0].set_ylabel("Re λᵢ")
     axes[0].set_title("spectrum: independent of Q while (A, Q) is controllable", fontsize=10)
     axes[0].set_ylim(0.0, 1.3 * float(np.nanmax(ref[:, 1:])))
-    axes[0].legend(fontsize=8, ncol=5, loc="upper center")
+    axes[0].legend(fontsize=8, ncol=3, loc="upper center")
     errors = np.maximum(np.asarray(fit["gap_relative_error"], float), np.finfo(float).eps)
-    axes[1].semilogy(floor, errors, "s-", color="tab:red")
+    axes[1].semilogy(floor, errors, "s-", color="tab:red", label="finite elements")
+    if fit.get("gap_tolerance") is not None:
+        tolerance = float(fit["gap_tolerance"])
+        axes[1].axhline(tolerance, color="k", ls="--", lw=0.8, label=f"tolerance {tolerance:.0e}")
     axes[1].set_ylabel("|Re λ₁ − min Re λ(A)| / min Re λ(A)")
     axes[1].set_title("relative error of the gap", fontsize=10)
+    axes[1].legend(fontsize=8)
     cov = np.asarray(fit["covariance_eigenvalues"], float)
     cov_ref = np.asarray(fit["exact_covariance_eigenvalues"], float)
     for k in range(cov.shape[1]):
-        line = axes[2].semilogy(floor, cov_ref[:, k], "-", lw=0.8)[0]
-        axes[2].semilogy(
-            floor, cov[:, k], "x", color=line.get_color(), ms=8, label=f"eigenvalue {k + 1} of Σ∞"
-        )
-    axes[2].set_title("stationary covariance Σ∞ (x: FE moments of φ₀, lines: Lyapunov)", fontsize=10)
+        axes[2].semilogy(floor, cov_ref[:, k], "k--", lw=0.7, label="Lyapunov (exact)" if k == 0 else None)
+        axes[2].semilogy(floor, cov[:, k], "x", ms=8, mew=1.5, label=f"eigenvalue {k + 1} of Σ∞ (FE)")
+    plain_log_ticks(axes[2])
+    axes[2].set_title("stationary covariance Σ∞ (FE: moments of φ₀)", fontsize=10)
     axes[2].legend(fontsize=8)
     lo = floor.min() / 1.5 if floor.min() > 0 else -0.3 * linthresh
     for ax in axes:
         ax.set_xscale("symlog", linthresh=linthresh)
         ax.set_xlim(lo, 1.5 * floor.max())
         ax.set_xlabel("noise floor λ_min(Q)")
+    fig.supxlabel(f"symmetric log axis: linear below {linthresh:g}, the smallest nonzero floor", fontsize=8)
     fig.suptitle(f"{title}: spectrum against the noise floor")
     return save(fig, target)

@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMATS", "TO_SCALE", "figure_formats", "parse_formats", "plt_agg", "save", "to_scale", "written"]
+__all__ = [
+    "FORMATS",
+    "TO_SCALE",
+    "figure_formats",
+    "parse_formats",
+    "plain_log_ticks",
+    "plt_agg",
+    "save",
+    "to_scale",
+    "written",
+]
 
 #: Formats a figure can be saved in (matplotlib's vector and raster back ends).
 FORMATS = ("png", "pdf", "svg")
@@ -78,3 +88,22 @@ def written(figures: Sequence[Path]) -> list[Path]:
 def to_scale(width: float, height: float) -> bool:
     """Whether a ``width`` × ``height`` domain is drawn with equal axes (sides within :data:`TO_SCALE`)."""
     return max(width, height) <= TO_SCALE * min(width, height)
+
+
+def plain_log_ticks(ax: Any, which: str = "y") -> None:
+    """Label the log ``which`` axis of ``ax`` with plain numbers (0.02, 0.05, 0.1, …), not 2×10⁻².
+
+    Decades always; 2 and 5 times a decade too where the axis spans less than two decades (it would
+    otherwise have one label or none). Call after plotting: it reads the axis' limits.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    axis.set_major_formatter(plain)
+    if 0 < lo < hi < 100 * lo:
+        axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(plain)
+    else:
+        axis.set_minor_formatter(NullFormatter())
