@@ -4,23 +4,23 @@ Backward Euler with flux-corrected transport (``method = "beuler"``) or PETSc TS
 :class:`~fpsolve.solvers.transient.TransientSolver`. Checks: mass conservation over all steps
 (reflecting boundaries), positivity (positive schemes) and, with ``reference = "ou"``, the mean and
 covariance at each output time against the exact OU moments from the FE initial moments, and each of
-``expectations`` (:class:`Expectation`): :math:`E f(X_t) = \int f\rho(t) / \int\rho(t)` at each
-output time against a given exact function g(t), passed iff :math:`|E f - g(t)| \le` its tolerance.
+``expectations`` (:mod:`fpsolve.analyses.expectations`): :math:`E f(X_t) = \int f\rho(t) / \int\rho(t)`
+at each output time against a given exact function g(t), passed iff :math:`|E f - g(t)| \le` its
+tolerance, and with ``exponent_tolerance`` the local exponent d log E f / d log t between consecutive
+output times against that of g.
 ``validate``: FE moments and test-function integrals at the output times against Monte Carlo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
-import sympy as sp
 
-import ufl
 from mpi4py import MPI
 
 from fpsolve.analyses.base import (
@@ -36,12 +36,17 @@ from fpsolve.analyses.base import (
     register,
 )
 from fpsolve.analyses.current_fields import current_scales
+from fpsolve.analyses.expectations import (
+    Expectation,
+    exact_value,
+    expectation_checks,
+    exponent_checks,
+)
 from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.histograms import pick_times
 from fpsolve.analyses.moment_validation import FrameRecorder, compare_with_paths
-from fpsolve.discretisation.functionals import integral, moments
+from fpsolve.discretisation.functionals import moments
 from fpsolve.discretisation.operators import Discretisation
-from fpsolve.discretisation.symbolic import to_ufl
 from fpsolve.errors import CaseError, ProblemError
 from fpsolve.log import progress_bar
 from fpsolve.output.density_figures import density_figure, observables_figure
@@ -50,57 +55,11 @@ from fpsolve.problem.exact import linear_drift, ou_covariance, ou_mean
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem
 from fpsolve.sde.montecarlo import gaussian_parameters
 from fpsolve.solvers.transient import TransientSolver
-from fpsolve.tables import check_keys, number, string, vector
+from fpsolve.tables import number, vector
 
-__all__ = ["TIME", "Expectation", "TransientAnalysis", "initial_density", "parse_expectations"]
+__all__ = ["TransientAnalysis", "initial_density"]
 
 METHODS = ("beuler", "ts")
-#: The time in the ``exact`` expression of an ``expectations`` entry.
-TIME = sp.Symbol("t")
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One ``expectations`` entry: E f(X_t) against the exact g(t), with an absolute tolerance.
-
-    ``of`` and ``exact`` are the case-file texts (they name the check); the case schema parses them,
-    ``of`` in the case's coordinate names and ``exact`` in ``t`` (:data:`TIME`), into ``f`` and ``g``.
-    """
-
-    of: str
-    f: sp.Expr
-    exact: str
-    g: sp.Expr
-    tolerance: float
-
-
-#: The keys of an ``expectations`` entry, all required.
-EXPECTATION_KEYS = frozenset({"of", "exact", "tolerance"})
-
-
-def parse_expectations(
-    value: Any,
-    where: str,
-    coordinate_expression: Callable[[str, str], sp.Expr],
-    time_expression: Callable[[str, str], sp.Expr],
-) -> tuple[Expectation, ...]:
-    """The ``expectations`` list: tables ``{of, exact, tolerance}``, one :class:`Expectation` each.
-
-    Called by the case schema, which alone knows the coordinate and parameter names:
-    ``coordinate_expression(text, where)`` parses ``of``, ``time_expression(text, where)`` parses ``exact``
-    (a function of ``t`` only). Raises :class:`~fpsolve.errors.CaseError` naming the key.
-    """
-    if not isinstance(value, list) or not value or not all(isinstance(e, Mapping) for e in value):
-        raise CaseError(f"{where} must be a non-empty list of tables {{ of, exact, tolerance }}")
-    out = []
-    for i, entry in enumerate(value):
-        at = f"{where}[{i}]"
-        check_keys(entry, EXPECTATION_KEYS, at)
-        of, exact = string(entry.get("of"), f"{at}.of"), string(entry.get("exact"), f"{at}.exact")
-        tolerance = number(entry.get("tolerance"), f"{at}.tolerance", positive=True)
-        f, g = coordinate_expression(of, f"{at}.of"), time_expression(exact, f"{at}.exact")
-        out.append(Expectation(of, f, exact, g, tolerance))
-    return tuple(out)
 
 
 def initial_density(disc: Discretisation, name: str = "rho_transient") -> Any:
@@ -223,7 +182,7 @@ class TransientAnalysis(Analysis):
         rows = [_row(0.0, disc, rho, dim)]
         reference = linear_drift(problem) if self.reference == "ou" else None
         m0, s0 = moments(rho, disc.msh, dim) if reference is not None else (None, None)
-        checks = []
+        checks, expected = [], []
         bar = progress_bar(disc.comm, ctx.progress, f"{ctx.name}: transient", self.t_end)
         with bar or nullcontext():
             if bar is not None:
@@ -233,7 +192,9 @@ class TransientAnalysis(Analysis):
                 rows.append(_row(t, disc, rho, dim))
                 if reference is not None:
                     checks += self._ou_checks(t, reference, rho, disc, m0, s0)
-                checks += self._expectation_checks(t, rho, disc)
+                expected.append((t, self._expectation_checks(t, rho, disc)))
+                checks += expected[-1][1]
+        checks += exponent_checks(self.expectations, expected)
         for _, f in frames:
             f.name = "rho_transient"
         currents = [(t, disc.current(f, name="J_transient")) for t, f in frames]
@@ -253,6 +214,7 @@ class TransientAnalysis(Analysis):
             )
         fields = [FieldSeries("rho_transient", frames), FieldSeries("J_transient", currents)]
         drawn = _exact_gaussians(problem, reference, [t for t, _ in frames]) | self.figure.data(disc)
+        drawn |= self._expectation_data(expected)
         return Result({"transient": observables}, checks, fields, rows, drawn)
 
     def _ou_checks(
@@ -279,19 +241,21 @@ class TransientAnalysis(Analysis):
 
     def _expectation_checks(self, t: float, rho: Any, disc: Discretisation) -> list[dict[str, Any]]:
         r"""Each of ``expectations`` at time t: :math:`\int f\rho / \int\rho` against g(t)."""
+        return expectation_checks(f"transient t={t:g}", self.expectations, rho, disc, t)
+
+    def _expectation_data(self, expected: list[tuple[float, list[dict[str, Any]]]]) -> dict[str, np.ndarray]:
+        """Figure data of ``expectations``: FE and exact at the output times, exact g(t) on a fine grid."""
         if not self.expectations:
-            return []
-        x = ufl.SpatialCoordinate(disc.msh)
-        mass = integral(rho, disc.msh)
-        return [
-            check(
-                f"transient t={t:g}: E[{e.of}] against {e.exact}",
-                integral(to_ufl(e.f, x, disc.problem.coords) * rho, disc.msh) / mass,
-                _real(e.g.subs(TIME, t)),
-                e.tolerance,
-            )
-            for e in self.expectations
-        ]
+            return {}
+        fine = np.linspace(0.0, self.t_end, 201)
+        return {
+            "expectation_labels": np.array([f"E[{e.of}]" for e in self.expectations]),
+            "expectation_t": np.array([t for t, _ in expected]),
+            "expectation_fe": np.array([[c["value"] for c in found] for _, found in expected]),
+            "expectation_reference": np.array([[c["reference"] for c in found] for _, found in expected]),
+            "expectation_exact_t": fine,
+            "expectation_exact": np.array([[exact_value(e, s) for e in self.expectations] for s in fine]),
+        }
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
         """Moments and test-function integrals at the output times (histograms at three) vs Monte Carlo."""
@@ -320,11 +284,6 @@ class TransientAnalysis(Analysis):
         return [histogram_figure(record["histograms"], target, f"{title}: transient", caption)]
 
 
-def _real(value: sp.Expr) -> float:
-    """``value`` as a float; NaN (a failed check) where it is not a finite real number (e.g. 1/0)."""
-    return float(value) if value.is_real and value.is_finite else float("nan")
-
-
 def _exact_gaussians(problem: FokkerPlanckProblem, reference: tuple | None, times: list[float]) -> dict:
     r"""Mean and covariance of the exact ρ(t) (figure overlay): OU from a Gaussian initial density.
 
@@ -339,6 +298,7 @@ def _exact_gaussians(problem: FokkerPlanckProblem, reference: tuple | None, time
         return {}
     A, mu, K = reference
     return {
+        "exact_t": np.array(times, dtype=float),
         "exact_mean": np.array([ou_mean(A, mu, m0, t) for t in times]),
         "exact_cov": np.array([ou_covariance(A, K, s0, t) for t in times]),
     }

@@ -17,15 +17,17 @@ from fpsolve.discretisation.mesh import build_mesh
 from fpsolve.discretisation.operators import Discretisation
 from fpsolve.output.density_figures import (
     density_figure,
+    exact_at,
     mass_within,
     mesh_triangulation,
     observables_figure,
+    panel_grid,
     window,
 )
 from fpsolve.output.fields import read_series
 from fpsolve.output.files import write_result
 from fpsolve.output.scales import vertex_weights
-from fpsolve.problem.domain import MeshFile
+from fpsolve.problem.domain import Cuboid, MeshFile
 from fpsolve.problem.fokker_planck import FokkerPlanckProblem, coordinates
 
 ANNULUS = Path(__file__).parents[3] / "meshes" / "annulus.msh"
@@ -72,26 +74,126 @@ def test_mass_within_a_radius() -> None:
     assert inside[3] == pytest.approx(1.0)
 
 
-def test_observables_figure_names_the_coordinates_and_the_exact_mean(
+def _legends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """Record (title, legend entries) of every panel of the next saved figure instead of saving it."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def keep(fig: Any, target: Path) -> Path:
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            entries = [text.get_text() for text in legend.get_texts()] if legend else []
+            seen.append((ax.get_title(), entries, *(t.get_text() for t in ax.texts)))
+        return target
+
+    monkeypatch.setattr("fpsolve.output.density_figures.save", keep)
+    return seen
+
+
+def test_observables_figure_names_the_coordinates_and_the_exact_moments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     t = np.array([0.0, 1.0, 2.0])
     rows = ["t,mass,min,max,mean_x,mean_y,cov_xx,cov_xy,cov_yy,collapse_fraction"]
-    rows += [f"{s},1,0,1,{np.exp(-s)},0,1,0,1,{s / 2}" for s in t]
+    rows += [f"{s},1,0,1,{np.exp(-s)},0,1,0,{np.exp(-4 * s)},{s / 2}" for s in t]
     (tmp_path / "observables.csv").write_text("\n".join(rows) + "\n")
-    np.savez(tmp_path / "transient_figure.npz", exact_mean=np.column_stack([np.exp(-t), 0 * t]))
-    seen: list[list[str]] = []
-
-    def keep(fig: Any, target: Path) -> Path:
-        seen.extend(
-            [text.get_text() for text in ax.get_legend().get_texts()] for ax in fig.axes if ax.get_legend()
-        )
-        return target
-
-    monkeypatch.setattr("fpsolve.output.density_figures.save", keep)
+    cov = np.array([np.diag([1.0, np.exp(-4 * s)]) for s in t])
+    np.savez(
+        tmp_path / "transient_figure.npz",
+        exact_t=t,
+        exact_mean=np.column_stack([np.exp(-t), 0 * t]),
+        exact_cov=cov,
+    )
+    seen = _legends(monkeypatch)
     (path,) = observables_figure(tmp_path, "toy", ["u", "v"])
     assert path.name == "observables.png"
-    assert seen == [["E u (FE)", "E u (exact)", "E v (FE)", "E v (exact)"], ["collapse_fraction"]]
+    panels = {title: entries for title, entries, *_ in seen}
+    assert panels["mean"] == ["E u (FE)", "exact", "E v (FE)"]
+    assert panels["variance"] == ["var u (FE)", "exact", "var v (FE)"]
+    assert panels["other observables"] == ["collapse_fraction"]
+
+
+def test_observables_figure_says_round_off_and_draws_the_expectations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mass changes of 1e-15 are a sentence, not a curve; E f(X_t) is drawn against its exact g(t)."""
+    rows = ["t,mass,min,max,mean_x,mean_y"] + [f"{s},{1 + 1e-15 * s},-0.1,1,0,0" for s in (0.0, 1.0, 2.0)]
+    (tmp_path / "observables.csv").write_text("\n".join(rows) + "\n")
+    fine = np.linspace(0, 2, 21)
+    np.savez(
+        tmp_path / "transient_figure.npz",
+        expectation_labels=np.array(["E[u**2 - v**2]"]),
+        expectation_t=np.array([1.0, 2.0]),
+        expectation_fe=np.array([[0.5], [0.26]]),
+        expectation_reference=np.array([[0.5], [0.25]]),
+        expectation_exact_t=fine,
+        expectation_exact=np.exp(-np.log(2) * fine)[:, None],
+    )
+    seen = _legends(monkeypatch)
+    observables_figure(tmp_path, "toy", ["u", "v"])
+    mass, positivity, _, expectations = seen
+    assert mass == (
+        "mass change ∫ρ(t) − ∫ρ(0)",
+        [],
+        "|mass change| ≤ 2.0e-15\nat every written time:\nround-off, nothing to plot",
+    )
+    assert positivity[0] == "min ρ / max ρ" and len(positivity) == 2  # −0.1 is drawn, not a sentence
+    assert expectations[1] == ["E[u² − v²] exact", "E[u² − v²] FE"]
+
+
+def test_exact_at_matches_times_not_positions() -> None:
+    """The t = 2 snapshot of a run written at 0, 0.25, 0.5, 1, 2 gets the exact moments of t = 2."""
+    written = [0.0, 0.25, 0.5, 1.0, 2.0]
+    means = np.array([[t, -t] for t in written])
+    covs = np.array([np.eye(2) * (1 + t) for t in written])
+    extra = {"exact_t": np.array(written), "exact_mean": means, "exact_cov": covs}
+    drawn = [0.0, 0.25, 0.5, 2.0]
+    matched = np.array([mean for mean, _ in exact_at(extra, drawn, written)])
+    assert matched == pytest.approx(np.array([[t, -t] for t in drawn]))
+    assert exact_at(extra, [1.5], written) == [None]  # a time without a reference: none drawn
+    older = {"exact_mean": means, "exact_cov": covs}  # no exact_t: one per written time, in order
+    assert exact_at(older, [2.0], written)[0][1] == pytest.approx(3 * np.eye(2))
+    assert exact_at(older, [2.0], written[:-1]) == [None]  # counts disagree: nothing, never a guess
+
+
+def test_transient_panels_show_the_exact_density_of_their_own_time(
+    tmp_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six written times, four drawn (0, 0.25, 1, 2): each panel's exact contours are of its own time.
+
+    (They were taken by panel index: the t = 1 panel showed the exact density of t = 0.5.)
+    """
+    x, y = coordinates(2)
+    p = FokkerPlanckProblem(
+        2, sp.eye(2), 0.1, Cuboid((-2.0, -2.0), (2.0, 2.0), (16, 16)), loss=(x**2 + y**2) / 2
+    )
+    disc = Discretisation(p, build_mesh(p.domain))
+    times = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0]
+    frames = [(t, disc.interpolate(sp.exp(-2 * ((x - t / 2) ** 2 + y**2)))) for t in times]
+    exact = {
+        "exact_t": np.array(times),
+        "exact_mean": np.array([[t / 2, 0.0] for t in times]),
+        "exact_cov": np.array([np.eye(2) / 4 for _ in times]),
+    }
+    write_result(
+        tmp_out, "transient", Result(fields=[FieldSeries("rho_transient", frames)], figure_data=exact)
+    )
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    drawn: list[float] = []
+    monkeypatch.setattr(
+        "fpsolve.output.density_figures._exact_contours",
+        lambda ax, tri, box, mean, *rest: drawn.append(mean[0]),
+    )
+    (figure,) = density_figure(tmp_out, "transient", "moving Gaussian", {"coordinates": ["x", "y"]})
+    assert figure.is_file()
+    assert drawn == pytest.approx([0.0, 0.125, 0.5, 1.0])  # t / 2 at t = 0, 0.25, 1, 2
+
+
+def test_four_flat_panels_go_in_two_rows() -> None:
+    assert panel_grid(4, 0.4) == (2, 2)
+    assert panel_grid(4, 0.9) == (1, 4)
+    assert panel_grid(1, 0.2) == (1, 1)
+    assert panel_grid(3, 0.3) == (2, 2)
 
 
 def test_window_zooms_on_a_small_bulk_only() -> None:
