@@ -7,7 +7,9 @@ constant Q), the relative L² errors of ρ against the exact Gaussian N(μ, Σ) 
 equation) and of J against the exact current — or, where the exact current vanishes (detailed
 balance, AK = KAᵀ), |J_h| relative to the drift flux |βρ|. With ``isotropy_tolerance``: the ratio
 λ_max/λ_min of the eigenvalues of the FE covariance of ρ∞ against 1 (an isotropic density, e.g. in an
-anisotropic loss, docs/theory.md §3.2). ``validate``: FE moments and test-function
+anisotropic loss, docs/theory.md §3.2). Each of ``expectations``
+(:mod:`fpsolve.analyses.expectations`): :math:`E_{\rho_\infty} f = \int f\rho_\infty` against a
+constant g. ``validate``: FE moments and test-function
 integrals at ``validate.t_stationary`` and the circulation of J against Monte Carlo
 (:mod:`fpsolve.analyses.moment_validation`).
 """
@@ -36,6 +38,7 @@ from fpsolve.analyses.base import (
     register,
 )
 from fpsolve.analyses.current_fields import current_scales
+from fpsolve.analyses.expectations import TIME, Expectation, expectation_checks
 from fpsolve.analyses.figure_keys import FigureKeys
 from fpsolve.analyses.moment_validation import FrameRecorder, circulation_checks, compare_with_paths
 from fpsolve.discretisation.functionals import error_L2, gibbs_l1_error, moments
@@ -62,12 +65,21 @@ class StationaryAnalysis(Analysis):
     """Stationary density and current; ``reference="ou"`` compares with the exact Gaussian.
 
     The tolerances bound the relative L2 errors of ρ and J against the reference; ``isotropy_tolerance``
-    the distance of the covariance's eigenvalue ratio λ_max/λ_min from 1.
+    the distance of the covariance's eigenvalue ratio λ_max/λ_min from 1; ``expectations`` are
+    E f against constants.
     """
 
     kind = "stationary"
     keys = frozenset(
-        {"type", "reference", "rho_tolerance", "current_tolerance", "isotropy_tolerance", "figure"}
+        {
+            "type",
+            "reference",
+            "rho_tolerance",
+            "current_tolerance",
+            "isotropy_tolerance",
+            "figure",
+            "expectations",
+        }
     )
 
     reference: str | None = None
@@ -75,6 +87,7 @@ class StationaryAnalysis(Analysis):
     current_tolerance: float = 0.3
     figure: FigureKeys = FigureKeys()
     isotropy_tolerance: float | None = None
+    expectations: tuple[Expectation, ...] = ()
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -85,14 +98,15 @@ class StationaryAnalysis(Analysis):
             if key in table
         }
         figure = FigureKeys.parse(table.get("figure"), f"{where}.figure", problem)
+        expected = _stationary_expectations(table.get("expectations", ()), where)
         if table.get("reference") == "gibbs":
             if not gibbs_reversible(problem):
                 raise CaseError(
                     f"{where}.reference = 'gibbs' needs a loss L and a drift with beta = -Q grad L "
                     "(then rho = exp(-L/eps2)/Z is stationary); this problem has neither or another drift"
                 )
-            return cls("gibbs", **tol, figure=figure)
-        return cls(reference_key(table, where), **tol, figure=figure)
+            return cls("gibbs", **tol, figure=figure, expectations=expected)
+        return cls(reference_key(table, where), **tol, figure=figure, expectations=expected)
 
     def run(self, ctx: Context) -> Result:
         """Solve for ρ∞, J∞; moments, extremes and the checks."""
@@ -122,6 +136,7 @@ class StationaryAnalysis(Analysis):
             eigenvalues = np.linalg.eigvalsh(cov)
             name = "stationary: covariance eigenvalue ratio max/min (isotropy)"
             checks.append(check(name, eigenvalues[-1] / eigenvalues[0], 1.0, self.isotropy_tolerance))
+        checks += expectation_checks("stationary", self.expectations, rho, disc)
         if self.reference == "ou":
             checks += self._ou_checks(ctx, rho, J)
             A, mu, K = linear_drift(problem)
@@ -187,3 +202,15 @@ class StationaryAnalysis(Analysis):
         target = out / "figures" / "validation_stationary_histograms.png"
         caption = "marginal of each coordinate at t_stationary: FE probability of each bin"
         return [histogram_figure(record["histograms"], target, f"{title}: stationary", caption)]
+
+
+def _stationary_expectations(value: Any, where: str) -> tuple[Expectation, ...]:
+    """``expectations`` of a stationary analysis: parsed by the schema, ``exact`` free of t, no exponents."""
+    if not isinstance(value, tuple) or not all(isinstance(e, Expectation) for e in value):
+        raise CaseError(f"{where}.expectations must be parsed by the case schema (parse_expectations)")
+    for i, e in enumerate(value):
+        if TIME in e.g.free_symbols:
+            raise CaseError(f"{where}.expectations[{i}].exact must not depend on t (a stationary density)")
+        if e.exponent_tolerance is not None:
+            raise CaseError(f"{where}.expectations[{i}].exponent_tolerance needs a transient analysis")
+    return value

@@ -22,7 +22,7 @@ import sympy as sp
 
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Analysis, ValidateSettings
-from fpsolve.analyses.transient import TIME, parse_expectations
+from fpsolve.analyses.expectations import TIME, parse_expectations
 from fpsolve.cases.claims import Claim, parse_claims
 from fpsolve.discretisation.adapt import INDICATORS, AdaptSettings
 from fpsolve.discretisation.operators import CHECK_POINTS
@@ -167,8 +167,11 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
     def expr(value: Any, where: str) -> sp.Expr:
         return parse_expression(value, params, names, where)
 
-    def time_expr(value: Any, where: str) -> sp.Expr:
-        return parse_expression(value, params, (), where, {"t": TIME})
+    def observable_expr(value: Any, where: str) -> sp.Expr:  # expectations.of: eps2 known too
+        return parse_expression(value, {**params, "eps2": eps2}, names, where)
+
+    def time_expr(value: Any, where: str) -> sp.Expr:  # expectations.exact: t, parameters, eps2
+        return parse_expression(value, {**params, "eps2": eps2}, (), where, {"t": TIME})
 
     if model is not None:
         G, Q, loss = model.noise_factor, model.Q, model.mean_loss
@@ -212,7 +215,9 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
             f"discretisation.check_points must be one of {', '.join(CHECK_POINTS)}, got {check_points!r}"
         )
     adapt = _adapt(table(data, "mesh").get("adapt")) if "mesh" in data else None
-    analyses = parse_analyses(_analysis_expressions(data.get("analysis"), expr, time_expr), problem)
+    analyses = parse_analyses(
+        _analysis_expressions(data.get("analysis"), expr, observable_expr, time_expr), problem
+    )
     solver = table(data, "solver") if "solver" in data else {}
     petsc = solver.get("petsc", {})
     if not isinstance(petsc, dict):
@@ -357,7 +362,7 @@ def _validate(table: Any, expr: Any, dim: int, domain: Domain) -> ValidateSettin
 def _parameters(table: Any) -> dict[str, float]:
     if not isinstance(table, dict):
         raise CaseError("[parameters] must be a table of numbers")
-    reserved = {"x", "y", "z", "pi", "e"}
+    reserved = {"x", "y", "z", "pi", "e", "eps2"}  # eps2: the case's ε² in expectations
     out = {}
     for key, value in table.items():
         if key in reserved or not key.isidentifier():
@@ -487,13 +492,14 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
     return expr(table.get("expression"), "initial.expression")
 
 
-def _analysis_expressions(value: Any, expr: Any, time_expr: Any) -> Any:
+def _analysis_expressions(value: Any, expr: Any, observable_expr: Any, time_expr: Any) -> Any:
     """``value`` (the ``[[analysis]]`` array) with the expressions of the case's names parsed.
 
     Each ``figure.curves[i].zero`` is parsed by ``expr``; each entry of an ``expectations`` list becomes
-    an :class:`~fpsolve.analyses.transient.Expectation` (``of`` by ``expr``, ``exact`` by ``time_expr``,
-    a function of t): they are written in the case's coordinate and parameter names, which only the
-    schema knows; everything else is left to the analysis to check.
+    an :class:`~fpsolve.analyses.expectations.Expectation` (``of`` by ``observable_expr``, ``exact`` by
+    ``time_expr``, a function of t; both may name ``eps2``, the case's ε²): they are written in the
+    case's coordinate and parameter names, which only the schema knows; everything else is left to the
+    analysis to check.
     """
     if not isinstance(value, list):
         return value
@@ -501,7 +507,10 @@ def _analysis_expressions(value: Any, expr: Any, time_expr: Any) -> Any:
     for k, a in enumerate(value):
         if isinstance(a, dict) and "expectations" in a:
             where = f"analysis[{k}].expectations"
-            a = {**a, "expectations": parse_expectations(a["expectations"], where, expr, time_expr)}
+            a = {
+                **a,
+                "expectations": parse_expectations(a["expectations"], where, observable_expr, time_expr),
+            }
         figure = a.get("figure") if isinstance(a, dict) else None
         curves = figure.get("curves") if isinstance(figure, dict) else None
         if isinstance(curves, list):
