@@ -165,6 +165,9 @@ def collapse_figure(out: Path, kind: str, title: str, frames: list, extra: Mappi
     ax.set_title("mass within r of x*")
     inside = [float(mass_within(rho, weights, distance, np.array([radius]))[0]) for rho in values]
     ax2.plot(times, inside, "o-")
+    ax2.annotate(
+        f"{inside[-1]:.3g}", (times[-1], inside[-1]), textcoords="offset points", xytext=(-8, 8), ha="right"
+    )
     ax2.set_xlabel("t")
     ax2.set_ylabel(f"P(|x − x*| ≤ {radius:g})")
     ax2.set_ylim(0.0, 1.02)
@@ -211,6 +214,8 @@ def _maps(
     weights = vertex_weights(tri.triangles, tri.x, tri.y)
     scale = choose_scale(values, weights, str(extra.get("colour_scale", "auto")))
     overlays = Overlays.from_data(extra, tri, values[-1], weights)
+    if "collapse_at" in extra:  # the point the collapse figure measures the mass around
+        overlays.points.append((*(float(c) for c in extra["collapse_at"][:2]), "collapse point x*"))
     seen = [rho >= (scale.lo if scale.kind == "log" else SEEN * rho.max()) for rho in values]
     lo, hi, zoomed = window(tri, np.any(seen, axis=0), [p[:2] for p in overlays.points])
     equal = to_scale(*(hi - lo))

@@ -207,3 +207,23 @@ def test_window_zooms_on_a_small_bulk_only() -> None:
     assert hi == pytest.approx([1.3 + 0.15 * 0.8, 0.5 + 0.15 * 0.8])
     lo, hi, zoomed = window(tri, np.abs(tri.x) <= 1.5, [])
     assert not zoomed and list(lo) == [-2, -1] and list(hi) == [2, 1]
+
+
+def test_a_3d_density_is_drawn_on_three_planes(tmp_out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y, z = coordinates(3)
+    p = FokkerPlanckProblem(
+        3,
+        sp.eye(3),
+        0.1,
+        Cuboid((-1.0, -1.0, -1.0), (1.0, 1.0, 1.0), (6, 6, 6)),
+        loss=(x**2 + y**2 + z**2) / 2,
+    )
+    disc = Discretisation(p, build_mesh(p.domain))
+    rho = disc.interpolate(sp.exp(-4 * ((x - 0.3) ** 2 + y**2 + z**2)))
+    write_result(tmp_out, "stationary", Result(fields=[FieldSeries("rho_stationary", [(0.0, rho)])]))
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    seen = _legends(monkeypatch)
+    density_figure(tmp_out, "stationary", "ball", {"coordinates": ["a", "b", "c"]})
+    titles = [title for title, *_ in seen]
+    assert titles[:3] == ["a = 0.333", "b = 0", "c = 0"]  # through the vertex nearest the peak (0.3, 0, 0)
