@@ -8,6 +8,7 @@ symbols, ``+``, ``*``, ``**``, ``exp``, ``log``, ``sqrt``, trigonometric and hyp
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +50,16 @@ def to_ufl(expr: sp.Basic, x: ufl.SpatialCoordinate, coords: Sequence[sp.Symbol]
     return _convert(sp.sympify(expr), x, index)
 
 
+def _balanced(args: list[Any], op: Callable[[Any, Any], Any]) -> Any:
+    """``args[0] op args[1] op …`` as a balanced tree of depth log₂ n.
+
+    A chain of depth n (a sum over hundreds of data samples) exceeds the recursion limit of UFL's traversals.
+    """
+    while len(args) > 1:
+        args = [op(args[i], args[i + 1]) if i + 1 < len(args) else args[i] for i in range(0, len(args), 2)]
+    return args[0]
+
+
 def _convert(e: sp.Basic, x: Any, index: dict[sp.Symbol, int]) -> Any:
     if e.is_Number or e in (sp.pi, sp.E):
         return float(e)
@@ -58,15 +69,9 @@ def _convert(e: sp.Basic, x: Any, index: dict[sp.Symbol, int]) -> Any:
         return x[index[e]]
     args = [_convert(a, x, index) for a in e.args]
     if isinstance(e, sp.Add):
-        out = args[0]
-        for a in args[1:]:
-            out = out + a
-        return out
+        return _balanced(args, operator.add)
     if isinstance(e, sp.Mul):
-        out = args[0]
-        for a in args[1:]:
-            out = out * a
-        return out
+        return _balanced(args, operator.mul)
     if isinstance(e, sp.Pow):
         base, power = e.args
         if power == sp.Rational(1, 2):

@@ -170,7 +170,17 @@ class SGDModel:
     @property
     def mean_loss(self) -> sp.Expr:
         """``L(θ) = (1/N) Σ ℓ(θ; d_i)``."""
-        return sp.Add(*[self._at(self.loss, i) for i in range(self.n_samples)]) / self.n_samples
+        total = sp.Add(*[self._at(self.loss, i) for i in range(self.n_samples)])
+        return self._compact(total / self.n_samples)
+
+    def _compact(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` as one polynomial in θ when it is one, else unchanged.
+
+        A sum over N samples of a polynomial loss (linear models) collapses to a few monomials.
+        """
+        if expr.is_polynomial(*self.coords):
+            return sp.Poly(expr, *self.coords).as_expr()
+        return expr
 
     @property
     def noise_factor(self) -> sp.ImmutableMatrix:
@@ -194,7 +204,7 @@ class SGDModel:
     def Q(self) -> sp.ImmutableMatrix:
         """Per-sample gradient covariance ``Q = G Gᵀ`` (see the module docstring)."""
         G = self.noise_factor
-        return sp.ImmutableMatrix(G * G.T)
+        return sp.ImmutableMatrix(G * G.T).applyfunc(self._compact)
 
     def problem(
         self,

@@ -116,3 +116,20 @@ def test_bad_models_are_one_line_errors(kw: dict, message: str) -> None:
     with pytest.raises(Exception, match=message) as info:
         _model(**kw)
     assert isinstance(info.value, ProblemError) or "ExpressionError" in type(info.value).__name__
+
+
+def test_many_samples_of_a_polynomial_loss_collapse_to_a_few_monomials() -> None:
+    # 300 samples of linear regression: L and Q are quadratics in θ (6 monomials at most), not sums of
+    # 300 terms (as UFL chains those overflowed the recursion limit: cases/escape_sgd_regression.toml)
+    rng = np.random.default_rng(0)
+    a1, a2, t = rng.normal(size=(3, 300))
+    table = {"parameters": ["u", "v"], "loss": "(a1*u + a2*v - t)**2/2", "eta": 0.1, "batch": 1}
+    cols = {"a1": a1.tolist(), "a2": a2.tolist(), "t": t.tolist()}
+    m = model_from_tables(table, {"columns": cols}, {}, Path("."))
+    assert len(sp.Add.make_args(m.mean_loss)) <= 6
+    assert all(len(sp.Add.make_args(q)) <= 6 for q in m.Q)
+    w = np.array([AT[U], AT[V]])
+    r = a1 * w[0] + a2 * w[1] - t
+    g = r * np.vstack([a1, a2])
+    assert float(m.mean_loss.subs(AT)) == pytest.approx(np.mean(r**2) / 2, rel=1e-12)
+    np.testing.assert_allclose(_num(m.Q), np.cov(g, bias=True), rtol=1e-10)
