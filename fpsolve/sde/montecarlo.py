@@ -43,6 +43,8 @@ from fpsolve.sde.walls import MeshWalls
 
 Array = npt.NDArray[np.float64]
 CHUNK = 20_000
+#: A noise factor with more than this many columns per dimension is replaced by √Q in the paths.
+WIDE_FACTOR = 4
 #: Time steps between progress reports inside a chunk (each a clock read; lines every few seconds).
 PROGRESS_EVERY = 64
 
@@ -126,7 +128,10 @@ class EulerMaruyama:
         self._drift = _rows(problem.drift_field, problem.coords)
         self._Q = problem.numpy("Q")
         self._constant_root = None
-        self._factor = problem.numpy("noise_factor") if problem.noise_factor is not None else None
+        # a factor G (d × m) is used as given when it is narrow; a wide one (per-sample gradients: m = N)
+        # would cost O(m) per particle and step for the same law as the d × d root of Q = G Gᵀ
+        narrow = problem.noise_factor is not None and problem.noise_factor.shape[1] <= WIDE_FACTOR * self.d
+        self._factor = problem.numpy("noise_factor") if narrow else None
         if self._factor is not None and not any(e.free_symbols for e in problem.noise_factor):
             self._constant_root = self._factor(np.zeros((self.d, 1)))[:, :, 0]
         elif self._factor is None and not any(e.free_symbols for e in problem.Q):
@@ -148,7 +153,8 @@ class EulerMaruyama:
     def noise_root(self, x: Array) -> Array:
         """Noise factor G (G Gᵀ = Q) at particles ``x`` (n, d): (d, m) if constant, else (n, d, m).
 
-        The problem's ``noise_factor`` when given, else the symmetric square root of Q.
+        The problem's ``noise_factor`` when given with at most ``WIDE_FACTOR·d`` columns, else the
+        symmetric square root of Q (the same law: G ξ and √Q ζ are both N(0, Q)).
         """
         if self._constant_root is not None:
             return self._constant_root
