@@ -71,7 +71,14 @@ CASES = Path(__file__).resolve().parents[2] / "cases"
 
 @pytest.mark.serial
 @pytest.mark.parametrize(
-    "case", ["ou_anisotropic_2d", "ou_transient_rank1", "kunin_fig3_ou", "momentum_phase_space"]
+    "case",
+    [
+        "ou_anisotropic_2d",
+        "ou_transient_rank1",
+        "kunin_fig3_ou",
+        "momentum_phase_space",
+        "kunin_limiting_dynamics",  # stationary and transient expectations, local exponents, claims
+    ],
 )
 def test_shipped_cases_pass_their_checks_under_mpi(case: str, tmp_path: Path) -> None:
     out = tmp_path / case
