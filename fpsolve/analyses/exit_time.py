@@ -429,8 +429,11 @@ class ExitTimeAnalysis(Analysis):
         with np.load(data) as f:
             profile = {k[len("profile_") :]: f[k] for k in f.files if k.startswith("profile_")}
             target = out / "figures" / "exit_time.png"
+            degenerate = summary.get("rank_Q", len(names)) < len(names)
             return [
-                exit_time_figure(target, maps, profile, f["start_points"], title, float(f["eps2"]), names)
+                exit_time_figure(
+                    target, maps, profile, f["start_points"], title, float(f["eps2"]), names, degenerate
+                )
             ]
 
     @classmethod
@@ -522,6 +525,7 @@ def _profiles(
     pts = centre + s[:, None] * np.asarray(direction)[None, :]
     return {
         "s": s,
+        "centre": centre,
         "direction": direction,
         "T": point_values(T, pts, np.nan),  # the polygonal mesh may miss the chord's ends
         "lower": point_values(lower, pts, np.nan),
