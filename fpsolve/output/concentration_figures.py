@@ -7,9 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from fpsolve.output.scales import ColourScale, choose_scale, vertex_weights
 from fpsolve.output.style import plt_agg, save
 
-__all__ = ["concentration_figure", "concentration_sweep_figure", "concentration_validation_figure"]
+__all__ = [
+    "OWN_SCALE",
+    "concentration_figure",
+    "concentration_sweep_figure",
+    "concentration_validation_figure",
+]
+
+#: Snapshots whose peaks differ by more than this factor get a linear colour scale each (what the
+#: figure compares is the density's spread against the ball, not its level).
+OWN_SCALE = 2.0
 
 
 def concentration_figure(
@@ -20,52 +30,76 @@ def concentration_figure(
     title: str,
     names: list[str],
 ) -> Path:
-    """Density snapshots (one colour scale) with the shrinking ball, and m(t), β(t) (FE, exact if given).
+    """Density snapshots with the shrinking ball, and β(t) (FE, exact if given, the Chebyshev bound).
 
     ``snapshots`` are (t, vertex coordinates, ρ at the vertices); 2-D maps are drawn on ``tri``, the
-    mesh's own triangles (:func:`fpsolve.output.density_figures.mesh_triangulation`), 1-D as profiles.
+    mesh's own triangles (:func:`fpsolve.output.density_figures.mesh_triangulation`), on the colour
+    scale :func:`~fpsolve.output.scales.choose_scale` picks, one linear scale per panel where the peaks
+    differ by more than :data:`OWN_SCALE` (a spreading or concentrating density would leave some
+    snapshots one flat colour); 1-D as profiles.
     """
     plt = plt_agg()
     n = len(snapshots)
-    fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1) + 1, 4.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1, n + 1, figsize=(4.8 * (n + 1) + 1.5, 4.6), squeeze=False, layout="constrained"
+    )
     axes = axes[0]
     centre = np.asarray(record["center"])
-    top = max(max(float(rho.max()) for _, _, rho in snapshots), 1e-300)
-    levels = np.linspace(0.0, top, 31)  # from 0: round-off below 0 would leave holes
-    filled = None
-    for ax, (t, coords, rho) in zip(axes[:n], snapshots, strict=True):
-        r = record["R0"] * np.exp(-record["lambda"] * max(t - record["t0"], 0.0) / 2)
-        if tri is not None:
-            filled = ax.tricontourf(tri, np.clip(rho, 0.0, top), levels=levels, cmap="viridis")
-            th = np.linspace(0, 2 * np.pi, 200)
-            ax.plot(centre[0] + r * np.cos(th), centre[1] + r * np.sin(th), "w-", lw=1.5)
-            ax.set_aspect("equal")
-            ax.set_xlabel(names[0])
-            ax.set_ylabel(names[1])
-        else:
+    if tri is not None:
+        _maps(fig, axes[:n], record, snapshots, tri, names)
+    else:
+        top = max(max(float(rho.max()) for _, _, rho in snapshots), 1e-300)
+        for ax, (t, coords, rho) in zip(axes[:n], snapshots, strict=True):
+            r = _radius(record, t)
             order = np.argsort(coords[:, 0])
             ax.plot(coords[order, 0], rho[order])
             ax.axvspan(centre[0] - r, centre[0] + r, alpha=0.2)
             ax.set_ylim(0.0, 1.05 * top)
-        ax.set_title(f"ρ(t = {t:.3g}), ball radius {r:.3g}")
-    if filled is not None:
-        ticks = np.linspace(0.0, top, 6)
-        fig.colorbar(
-            filled, ax=list(axes[:n]), shrink=0.85, ticks=ticks, format="%.3g", label="ρ(t, x), all snapshots"
-        )
+            ax.set_title(f"ρ(t = {t:.3g}), ball radius {r:.3g}")
     ax = axes[-1]
     t = np.asarray(record["t"])
     ax.plot(t, record["beta_fe"], "k-", label="β(t) FE")
     if record.get("beta_exact") is not None:
         ax.plot(t, record["beta_exact"], "r--", label="β(t) exact (OU)")
     ax.plot(t, record["beta_chebyshev_bound"], "b:", label="Chebyshev bound on β (§1.4)")
-    ax.axhline(record["threshold"], color="grey", ls=":", label="threshold")
+    ax.axhline(record["threshold"], color="grey", ls=":", label=f"threshold {record['threshold']:g}")
     ax.set_xlabel("t")
-    ax.set_ylabel("β(t) = m(t0) − m(t)")
+    ax.set_ylabel(f"β(t) = m(t₀) − m(t), t₀ = {record['t0']:g}")
     ax.legend(fontsize=8)
     ax.set_title("mass deficit in the shrinking ball")
     fig.suptitle(f"{title}: mass concentration (ε² = {record['eps2']:g})")
     return save(fig, target)
+
+
+def _radius(record: dict, t: float) -> float:
+    """The ball's radius at time ``t``: R0 e^{−λ(t − t0)/2}, R0 before t0."""
+    return float(record["R0"] * np.exp(-record["lambda"] * max(t - record["t0"], 0.0) / 2))
+
+
+def _maps(fig: Any, axes: Any, record: dict, snapshots: list, tri: Any, names: list[str]) -> None:
+    """The snapshots on the mesh's triangles with the ball, one colour scale or one per panel."""
+    values = [rho for _, _, rho in snapshots]
+    scale = choose_scale(values, vertex_weights(tri.triangles, tri.x, tri.y))
+    peaks = [float(rho.max()) for rho in values]
+    if scale.kind == "linear" and min(peaks) > 0 and max(peaks) > OWN_SCALE * min(peaks):
+        scale = ColourScale("linear", True, scale.lo, scale.hi)  # the shape in the ball, not the level
+    centre = np.asarray(record["center"])
+    th = np.linspace(0, 2 * np.pi, 200)
+    image = None
+    for k, (ax, (t, _, rho)) in enumerate(zip(axes, snapshots, strict=True)):
+        shown = np.maximum(rho, scale.lo) if scale.kind == "log" else rho
+        image = ax.tricontourf(tri, shown, levels=scale.levels(rho), cmap="viridis", norm=scale.norm(rho))
+        if scale.per_panel:
+            label = scale.label() if k == len(snapshots) - 1 else None
+            fig.colorbar(image, ax=ax, shrink=0.8, ticks=scale.ticks(rho), label=label)
+        r = _radius(record, t)
+        ax.plot(centre[0] + r * np.cos(th), centre[1] + r * np.sin(th), "w-", lw=1.5)
+        ax.set_aspect("equal")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        ax.set_title(f"ρ(t = {t:.3g}), ball radius {r:.3g}")
+    if not scale.per_panel:
+        fig.colorbar(image, ax=list(axes), shrink=0.85, ticks=scale.ticks(), label=scale.label())
 
 
 def concentration_validation_figure(target: Path, series: dict, title: str, sigmas: float) -> Path:
@@ -98,9 +132,10 @@ def concentration_sweep_figure(target: Path, f: dict[str, Any], title: str) -> P
         axes[0].plot(run["t"], run["beta_fe"], "-", label=f"ε² = {run['eps2']:g} FE")
         if run.get("beta_exact") is not None:
             axes[0].plot(run["t"], run["beta_exact"], "k:", lw=0.8)
-    axes[0].axhline(f["threshold"], color="grey", ls=":")
+    axes[0].axhline(f["threshold"], color="grey", ls=":", label=f"threshold {f['threshold']:g}")
+    axes[0].plot([], [], "k:", lw=0.8, label="exact (OU), on each FE curve")
     axes[0].set_xlabel("t")
-    axes[0].set_ylabel("β(t) (dotted: exact)")
+    axes[0].set_ylabel("β(t)")
     axes[0].legend(fontsize=8)
     x = np.asarray(f["log_inverse_eps"])
     y_fe = np.array([np.nan if v is None else v for v in f["breakdown_fe"]], dtype=float)
@@ -116,7 +151,7 @@ def concentration_sweep_figure(target: Path, f: dict[str, Any], title: str) -> P
         )
     if f.get("slope_exact") is not None:
         exact = [np.nan if v is None else v for v in f["breakdown_exact"]]
-        axes[1].plot(x, exact, "r+", ms=10, label=f"exact OU: slope {f['slope_exact']:.3f}")
+        axes[1].plot(x, exact, "r+", ms=12, mew=1.5, label=f"exact OU: slope {f['slope_exact']:.3f} (+ on ●)")
     ok = np.isfinite(y_fe)
     if ok.any():
         through = np.mean(y_fe[ok]) - f["predicted_slope"] * np.mean(x[ok])  # through the FE centroid
