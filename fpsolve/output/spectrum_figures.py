@@ -206,7 +206,7 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
     for col, i in enumerate(shown, start=1):
         phi, psi = (np.asarray(grid.point_data[f"{f}_{i}"]) for f in ("phi", "psi"))
         _panel(fig, axes[0, col], tri, phi, f"φ{_sub(i)}: {_label(lam[i])}", True)
-        _panel(fig, axes[1, col], bulk, psi, f"ψ{_sub(i)} where ρ∞ ≥ {SHOWN:g} max ρ∞", True)
+        _psi_panel(fig, axes[1, col], tri, psi, rho, f"ψ{_sub(i)} where ρ∞ ≥ {SHOWN:g} max ρ∞")
     for ax in axes.ravel():
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
@@ -234,6 +234,18 @@ def _panel(
         levels, cmap = np.linspace(min(float(used.min()), 0.0), float(used.max()), 41), "viridis"
     image = ax.tricontourf(tri, values, levels=levels, cmap=cmap)
     fig.colorbar(image, ax=ax, shrink=0.8, ticks=MaxNLocator(7, symmetric=symmetric), format="%.2g")
+    ax.set_title(label, fontsize=10)
+
+
+def _psi_panel(fig: Any, ax: Any, tri: Any, psi: np.ndarray, rho: np.ndarray, label: str) -> None:
+    """ψ on its range where ρ∞ ≥ SHOWN · max ρ∞, blanked beyond that contour of ρ∞ (not along cell edges)."""
+    from matplotlib.ticker import MaxNLocator
+
+    cut = SHOWN * float(rho.max())
+    top = float(np.abs(psi[rho >= cut]).max()) or 1.0
+    image = ax.tricontourf(tri, np.clip(psi, -top, top), levels=np.linspace(-top, top, 41), cmap="RdBu_r")
+    ax.tricontourf(tri, rho, levels=[float(rho.min()) - 1.0, cut], colors="white")
+    fig.colorbar(image, ax=ax, shrink=0.8, ticks=MaxNLocator(7, symmetric=True), format="%.2g")
     ax.set_title(label, fontsize=10)
 
 
