@@ -330,7 +330,7 @@ def spectrum_sweep_figure(target: Path, fit: Mapping[str, Any], title: str) -> P
     for ax in axes:
         ax.set_xscale("symlog", linthresh=linthresh)
         ax.set_xlim(lo, 1.5 * floor.max())
-        ax.set_xlabel("noise floor λ_min(Q)")
+        ax.set_xlabel(r"noise floor $\lambda_{\min}(Q)$")
     fig.supxlabel(f"symmetric log axis: linear below {linthresh:g}, the smallest nonzero floor", fontsize=8)
     fig.suptitle(f"{title}: spectrum against the noise floor")
     return save(fig, target)
