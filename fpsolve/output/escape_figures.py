@@ -27,7 +27,7 @@ from fpsolve.output.density_figures import mesh_triangulation
 from fpsolve.output.fields import read_series
 from fpsolve.output.style import plt_agg, save, to_scale
 
-__all__ = ["FLOOR", "escape_figure", "escape_sweep_figure", "exit_runs"]
+__all__ = ["FLOOR", "escape_figure", "escape_sweep_figure", "exit_runs", "eyring_kramers_prefactor"]
 
 #: Lowest decade of the QSD's and T's log colour scales.
 FLOOR = -8.0
@@ -116,13 +116,18 @@ def _profiles(plt: Any, grid: Any, obs: Mapping[str, Any], name: str) -> Any:
     second, label, _ = _second_field(grid)
     axes[1].plot(x[order], second[order], "b-")
     axes[1].set_ylabel(label)
+    axes[1].set_title("committor" if "committor" in label else "mean exit time T")
     for ax in axes[:2]:
         ax.set_xlabel(name)
     parts = list(obs["exit_fractions"])
-    axes[2].bar(parts, [obs["exit_fractions"][p] for p in parts], color="tab:blue")
-    axes[2].set_ylim(0, 1.6)
-    axes[2].set_ylabel(r"$P_{\mathrm{QSD}}$(exit through the part)")
-    _numbers(axes[2], obs, with_fractions=False)
+    if len(parts) > 1:  # one part: a single bar says nothing the numbers do not
+        axes[2].bar(parts, [obs["exit_fractions"][p] for p in parts], color="tab:blue")
+        axes[2].set_ylim(0, 1.6)
+        axes[2].set_ylabel(r"$P_{\mathrm{QSD}}$(exit through the part)")
+    else:
+        axes[2].axis("off")
+    axes[2].set_title("escape rate and where it exits")
+    _numbers(axes[2], obs, with_fractions=len(parts) == 1)
     return fig
 
 
@@ -288,24 +293,35 @@ def _prefactor_panel(ax: Any, fit: Mapping[str, Any], x: np.ndarray, y: np.ndarr
         a, b, c = fit["slope_corrected"], fit["intercept_corrected"], fit["correction"]
         label = f"fit a/ε² + b + cε² (a = {a:.4g})"
         ax.plot(fine, (a - slope) / fine + b + c * fine, "g--", lw=0.8, label=label)
-        if "eyring_kramers_log_prefactor" not in fit:  # no theory for the limit: the fit's
+        if "rate_over_eyring_kramers" not in fit:  # no theory for the limit: the fit's
             ax.plot(
                 [0.0], [b], "gD", clip_on=False, label=f"b = {b:.4g}: the fit's intercept (ε → 0, slope a)"
             )
-    if "eyring_kramers_log_prefactor" in fit:
-        ratio = fit["rate_over_eyring_kramers"][-1]
-        ax.axhline(
-            fit["eyring_kramers_log_prefactor"],
-            color="r",
-            ls=":",
-            label=f"Eyring–Kramers (Bouchet–Reygner): {fit['eyring_kramers_log_prefactor']:.4g}\n"
-            f"λ₁ / its rate at the smallest ε: {ratio:.4g}",
+    if "rate_over_eyring_kramers" in fit:
+        ratios = np.asarray(fit["rate_over_eyring_kramers"], float)
+        ax.plot(
+            eps2,
+            eyring_kramers_prefactor(y, ratios) - slope * x,
+            "r:",
+            marker="x",
+            label=f"Eyring–Kramers (Bouchet–Reygner) law: log(1/κ) − {slope:.4g}/ε²\n"
+            f"λ₁/κ at the smallest ε: {ratios[-1]:.4g}",
         )
     ax.set_xlabel("ε²")
     ax.set_xlim(left=0)
     ax.set_ylabel("log prefactor")
     ax.legend(fontsize=8)
     ax.set_title("prefactor: what the Arrhenius slope leaves")
+
+
+def eyring_kramers_prefactor(log_tau: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+    """log(1/κ) at each run, κ the Eyring–Kramers (Bouchet–Reygner) rate, from λ₁/κ and log E_QSD[τ].
+
+    λ₁ = 1/E_QSD[τ], so 1/κ = (λ₁/κ)·E_QSD[τ]. Taken run by run, not as one constant: the law's
+    prefactor may depend on ε (loss-proportional noise: Mori's c^(−1/2) and 1 + 1/φ), where the
+    constant ``eyring_kramers_log_prefactor`` is off by those factors.
+    """
+    return np.asarray(log_tau, float) + np.log(np.asarray(ratios, float))
 
 
 def _power_law_figure(target: Path, fit: Mapping[str, Any], title: str) -> Path:

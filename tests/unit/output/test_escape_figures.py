@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
-from fpsolve.output.escape_figures import exit_runs
+from fpsolve.output.escape_figures import escape_sweep_figure, exit_runs, eyring_kramers_prefactor
 
 
 def _edge(x: float, n: int = 41) -> tuple[np.ndarray, np.ndarray]:
@@ -36,3 +39,29 @@ def test_disjoint_edges_are_separate_and_the_edge_through_the_angle_pi_is_one() 
     assert [r["mass"] for r in runs] == pytest.approx([0.5, 0.5])
     for run in runs:
         assert np.all(np.diff(run["s"]) == pytest.approx(0.05))  # consecutive neighbours, no jump inside
+
+
+def test_the_eyring_kramers_reference_is_taken_at_each_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A law κ(ε) = A(ε) e^{−s/ε²} with an ε-dependent A: the reference follows A(ε), run by run.
+
+    (A constant log A from the last run was drawn: for loss-proportional noise it missed by log c.)
+    """
+    eps2 = np.array([0.01, 0.005, 0.0025])
+    s, log_a = 0.125, np.log(0.5 * (1 + eps2 / 0.1))  # the law's own ε-dependent prefactor
+    log_kappa = log_a - s / eps2
+    ratios = np.array([0.93, 0.96, 0.98])  # FE λ₁ / κ
+    log_tau = -(np.log(ratios) + log_kappa)  # E τ = 1/λ₁
+    assert eyring_kramers_prefactor(log_tau, ratios) - s / eps2 == pytest.approx(-log_a)
+    seen: dict[str, Any] = {}
+
+    def keep(fig: Any, target: Path) -> Path:
+        seen["fig"] = fig
+        return target
+
+    monkeypatch.setattr("fpsolve.output.escape_figures.save", keep)
+    fit = {"eps2": eps2, "inverse_eps2": 1 / eps2, "log_tau": log_tau, "slope": s, "predicted_slope": s}
+    fit |= {"eyring_kramers_log_prefactor": float(-log_a[-1]), "rate_over_eyring_kramers": ratios}
+    escape_sweep_figure(Path("sweep.png"), fit, "toy")
+    prefactor = seen["fig"].axes[1]
+    (law,) = [line for line in prefactor.get_lines() if line.get_label().startswith("Eyring–Kramers")]
+    assert law.get_ydata() == pytest.approx(-log_a)
