@@ -45,8 +45,10 @@ SCALES = ("auto", "linear", "log", "asinh")
 #: the mass in a spike 20 times narrower than the rest: 80): half the mass would then be drawn in the
 #: lowest 1/30 of a linear scale's colours.
 CONCENTRATED = 30.0
-#: "auto" gives every panel its own linear scale where the frames' peaks differ by more than this.
-PEAK_SPREAD = 10.0
+#: "auto" gives every panel its own linear scale where the frames' peaks differ by more than this: a
+#: panel whose peak is a third of the shared top already uses only the lowest third of the colours
+#: (kunin_limiting_dynamics' peaks 28 283 and 2 896 left its later panels one dark colour).
+PEAK_SPREAD = 3.0
 #: The log and asinh scales resolve the ρ that holds all but this fraction of the mass.
 FLOOR_MASS = 0.01
 #: Filled contour bands of a scale.

@@ -65,6 +65,8 @@ def test_auto_scale_linear_log_and_per_panel() -> None:
     spread = choose_scale([_gaussian(tri, 0.03), broad], w)
     assert spread.per_panel and spread.kind == "linear"
     assert spread.norm(broad).vmax == pytest.approx(broad.max())
+    # peaks 3.3× apart (width ratio 1.83, kunin_limiting_dynamics: 9.8×): the flatter panel gets its own
+    assert choose_scale([_gaussian(tri, 0.11), broad], w).per_panel
 
 
 def test_explicit_scales_and_negative_values() -> None:
