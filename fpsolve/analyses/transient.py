@@ -247,10 +247,15 @@ class TransientAnalysis(Analysis):
         """Figure data of ``expectations``: FE and exact at the output times, exact g(t) on a fine grid."""
         if not self.expectations:
             return {}
-        fine = np.linspace(0.0, self.t_end, 201)
+        times = [t for t, _ in expected]  # a fine grid on a linear and a log scale, through the outputs
+        fine = np.unique(
+            np.concatenate(
+                [np.linspace(0.0, self.t_end, 201), np.geomspace(1e-4, 1.0, 101) * self.t_end, times]
+            )
+        )
         return {
             "expectation_labels": np.array([f"E[{e.of}]" for e in self.expectations]),
-            "expectation_t": np.array([t for t, _ in expected]),
+            "expectation_t": np.array(times),
             "expectation_fe": np.array([[c["value"] for c in found] for _, found in expected]),
             "expectation_reference": np.array([[c["reference"] for c in found] for _, found in expected]),
             "expectation_exact_t": fine,

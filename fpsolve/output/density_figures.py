@@ -53,6 +53,8 @@ SEEN = 0.01
 MARGIN = 0.15
 #: ... where that box covers at most this fraction of the domain's bounding box.
 ZOOM = 0.5
+#: Expressions longer than this are named f₁, f₂, … in the legend and spelled out under the figure.
+SHORT_LABEL = 28
 #: Mass changes and undershoots below this (relative) are round-off: said in words, not plotted.
 ROUND_OFF = 1e-12
 #: The exact density's contours, as fractions of the finite-element maximum.
@@ -491,18 +493,34 @@ def observables_figure(out: Path, title: str, names: Sequence[str] = ()) -> list
         ):
             axes[k].set_yscale("log")
         k += 1
+    notes: list[str] = []
     if "expectation_fe" in extra:
-        _expectations(axes[k], extra)
+        notes = _expectations(axes[k], extra)
         k += 1
     if others:  # further observables the analysis wrote (e.g. a collapse fraction)
         for key in others:
             axes[k].plot(t, data[key], "o-", label=key)
         axes[k].legend(fontsize=8)
         axes[k].set_title("other observables")
+    positive = t[t > 0]
     for ax in axes:
         ax.set_xlabel("t")
+        if len(positive) and positive.min() < positive.max() / 100:  # early times would crowd at 0
+            _early_times(ax, float(positive.min()), float(positive.max()))
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=8)
     fig.suptitle(title)
     return [save(fig, out / "figures" / "observables.png")]
+
+
+def _early_times(ax: Any, first: float, last: float) -> None:
+    """A time axis linear up to the first output time ``first``, logarithmic beyond; ticks 0 and decades."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    ax.set_xscale("symlog", linthresh=first, linscale=0.3)
+    decades = 10.0 ** np.arange(np.ceil(np.log10(first)), np.floor(np.log10(last)) + 1)
+    ax.xaxis.set_major_locator(FixedLocator([0.0, *decades]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def _small(ax: Any, t: np.ndarray, values: np.ndarray, label: str) -> None:
@@ -533,17 +551,28 @@ def _moments(
     ax.legend(fontsize=8, title=title, title_fontsize=8)
 
 
-def _expectations(ax: Any, extra: Mapping[str, np.ndarray]) -> None:
-    """The case's E f(X_t): FE at the output times, the exact g(t) as a line; the largest difference."""
-    labels = [str(v) for v in extra["expectation_labels"]]
+def _expectations(ax: Any, extra: Mapping[str, np.ndarray]) -> list[str]:
+    """The case's E f(X_t): FE at the output times, the exact g(t) as a line; the largest difference.
+
+    Long expressions are named f₁, f₂, … in the legend; returns the notes that spell them out.
+    """
+    labels = [_pretty(str(v)) for v in extra["expectation_labels"]]
+    short = max(len(label) for label in labels) <= SHORT_LABEL
+    names = labels if short else [f"E[f{_subscript(i + 1)}]" for i in range(len(labels))]
     fe, reference = np.atleast_2d(extra["expectation_fe"]), np.atleast_2d(extra["expectation_reference"])
-    for i, label in enumerate(labels):
+    for i, name in enumerate(names):
         line = ax.plot(extra["expectation_exact_t"], extra["expectation_exact"][:, i], "-", lw=1)[0]
-        line.set_label(f"{_pretty(label)} exact")
-        ax.plot(extra["expectation_t"], fe[:, i], "o", color=line.get_color(), label=f"{_pretty(label)} FE")
+        line.set_label(f"{name} exact")
+        ax.plot(extra["expectation_t"], fe[:, i], "o", color=line.get_color(), label=f"{name} FE")
     gap = float(np.abs(fe - reference).max()) if fe.size else float("nan")
     ax.legend(fontsize=8, title=f"max |FE − exact| = {gap:.2g}", title_fontsize=8)
     ax.set_title("expectations of the case")
+    return [] if short else [f"f{_subscript(i + 1)} = {label[2:-1]}" for i, label in enumerate(labels)]
+
+
+def _subscript(i: int) -> str:
+    """``i`` in subscript digits."""
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _pretty(expression: str) -> str:

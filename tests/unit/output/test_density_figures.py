@@ -227,3 +227,32 @@ def test_a_3d_density_is_drawn_on_three_planes(tmp_out: Path, monkeypatch: pytes
     density_figure(tmp_out, "stationary", "ball", {"coordinates": ["a", "b", "c"]})
     titles = [title for title, *_ in seen]
     assert titles[:3] == ["a = 0.333", "b = 0", "c = 0"]  # through the vertex nearest the peak (0.3, 0, 0)
+
+
+def test_long_expectations_are_named_and_early_times_spread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output times 1/128 … 8 on a time axis logarithmic beyond the first; long f named f₁ in the legend."""
+    t = np.array([0.0, 1 / 128, 1 / 64, 1.0, 8.0])
+    rows = ["t,mass,min,max,mean_x"] + [f"{s},1,0,1,0" for s in t]
+    (tmp_path / "observables.csv").write_text("\n".join(rows) + "\n")
+    long = "E[(x - mx)**2 + (y - my)**2 - kappa*eps2*(d1 + d2)/2]"
+    np.savez(
+        tmp_path / "transient_figure.npz",
+        expectation_labels=np.array([long]),
+        expectation_t=t[1:],
+        expectation_fe=np.ones((4, 1)),
+        expectation_reference=np.ones((4, 1)),
+        expectation_exact_t=np.linspace(0, 8, 9),
+        expectation_exact=np.ones((9, 1)),
+    )
+    saved: dict[str, Any] = {}
+    monkeypatch.setattr(
+        "fpsolve.output.density_figures.save", lambda fig, target: saved.setdefault("fig", fig)
+    )
+    observables_figure(tmp_path, "toy", ["x"])
+    fig = saved["fig"]
+    panel = fig.axes[-1]
+    assert [text.get_text() for text in panel.get_legend().get_texts()] == ["E[f₁] exact", "E[f₁] FE"]
+    assert fig.get_supxlabel() == "f₁ = (x − mx)² + (y − my)² − kappa·eps2·(d1 + d2)/2"
+    assert panel.get_xscale() == "symlog" and [v for v in panel.get_xticks()] == [0.0, 0.01, 0.1, 1.0]
