@@ -320,8 +320,7 @@ def _current_bar(fig: Any, axes: list, lines: Any, largest: float, flux: float, 
     over = " over the run" if kind == "transient" else ""
     top = f"max |βρ|{over} = {flux:.3g}" if flux >= largest else f"max |J|{over}"
     bar.set_label(
-        f"|J| (black line: max |J| = {largest:.3g}; top: {top})\n"
-        f"streamlines where |J| ≥ {STREAM_FLOOR:.0%} of the top"
+        f"|J| (black line: max |J| = {largest:.3g})\ntop: {top}; streamlines ≥ {STREAM_FLOOR:.0%} of it"
     )
 
 
