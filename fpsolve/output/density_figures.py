@@ -224,7 +224,9 @@ def _maps(
     aspect = float((hi[1] - lo[1]) / (hi[0] - lo[0])) if equal else 0.9
     rows, cols = panel_grid(len(frames), aspect)
     height = float(np.clip(4.6 * aspect, 2.4, 5.6))
-    width = 5.0 * cols + (2.2 if scale.per_panel else 1.2) + 0.6 * cols * scale.per_panel
+    bars = (2.2 if scale.per_panel else 1.2) + 0.6 * cols * scale.per_panel
+    bars += 1.1 * any(f"J_{kind}" in g.point_data for _, g in frames)  # the |J| bar and its label
+    width = 5.0 * cols + bars
     fig, grid = plt.subplots(
         rows, cols, figsize=(width, rows * height + 0.9), squeeze=False, layout="constrained"
     )
