@@ -12,7 +12,7 @@ compared bin by bin (:mod:`fpsolve.analyses.histograms`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,12 +93,21 @@ class FrameRecorder:
 
 
 def compare_with_paths(
-    ctx: Context, truth: FokkerPlanckProblem, label: str, fe: FrameRecorder, dt: float, extra_checks: list
+    ctx: Context,
+    truth: FokkerPlanckProblem,
+    label: str,
+    fe: FrameRecorder,
+    dt: float,
+    extra_checks: list,
+    fractions: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray], Sequence[float]]] = (),
 ) -> Validation:
     """Monte Carlo of ``truth`` with Δt and Δt/2 from its initial density, against the recorded frames.
 
     The record's ``frames`` are one entry per time, then one of the marginal histograms (without
     ``fe_mean``: ``fpsolve validate`` draws it with the analysis' ``validation_figures``).
+    Each of ``fractions`` is ``(name, indicator, FE values at the recorded times)``: the FE probability
+    of a set against the fraction of paths in it (standard error floored at 1/n, the resolution of n
+    paths), checks ``"<label> t=<t>: <name>"``, recorded under ``fractions`` in each frame.
     """
     settings, comm = ctx.settings, ctx.disc.comm
     sample = initial_sampler(truth)
@@ -108,6 +117,8 @@ def compare_with_paths(
     first_bin = len(funcs)
     for h in fe.histograms:
         funcs += h.indicators()
+    first_fraction = len(funcs)
+    funcs += [f for _, f, _ in fractions]
     args = (settings.particles, times)
     coarse = simulate_moments(
         EulerMaruyama(truth, dt, walls=ctx.walls), sample, *args, settings.seed, comm, funcs
@@ -118,7 +129,7 @@ def compare_with_paths(
     checks = list(extra_checks)
     records = []
     offset = 0
-    for t, mc, mc2 in zip(times, fine, coarse, strict=True):
+    for i, (t, mc, mc2) in enumerate(zip(times, fine, coarse, strict=True)):
         mean, cov, bumps, ints, _ = frames[t]
         sl = slice(offset, offset + len(bumps))
         offset += len(bumps)
@@ -140,8 +151,18 @@ def compare_with_paths(
                 "fe_integrals": ints.tolist(),
                 "mc_integrals": mc.f_mean[sl].tolist(),
                 "mc_integrals_se": mc.f_se[sl].tolist(),
+                "fractions": [],
             }
         )
+        for j, (name, _, values) in enumerate(fractions, start=first_fraction):
+            se = max(float(mc.f_se[j]), 1.0 / settings.particles)
+            n, k = settings.particles, settings.sigmas
+            checks.append(
+                mc_check(f"{label} t={t:g}: {name}", values[i], mc.f_mean[j], se, mc2.f_mean[j], n, dt / 2, k)
+            )
+            records[-1]["fractions"].append(
+                {"name": name, "fe": float(values[i]), "mc": float(mc.f_mean[j]), "mc_se": se}
+            )
     histograms, rows = compare_all(
         fe.histograms,
         times,

@@ -7,8 +7,10 @@ covariance at each output time against the exact OU moments from the FE initial 
 ``expectations`` (:mod:`fpsolve.analyses.expectations`): :math:`E f(X_t) = \int f\rho(t) / \int\rho(t)`
 at each output time against a given exact function g(t), passed iff :math:`|E f - g(t)| \le` its
 tolerance, and with ``exponent_tolerance`` the local exponent d log E f / d log t between consecutive
-output times against that of g.
-``validate``: FE moments and test-function integrals at the output times against Monte Carlo.
+output times against that of g; with ``collapse`` (:mod:`fpsolve.analyses.collapse`) the mass within
+a distance r of an invariant set and the stochastic-collapse checks.
+``validate``: FE moments and test-function integrals (and the collapse fraction) at the output times
+against Monte Carlo.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fpsolve.analyses.base import (
     reference_key,
     register,
 )
+from fpsolve.analyses.collapse import Collapse, CollapseRecorder
 from fpsolve.analyses.current_fields import current_scales
 from fpsolve.analyses.expectations import (
     Expectation,
@@ -130,6 +133,7 @@ class TransientAnalysis(Analysis):
             "moment_tolerance",
             "figure",
             "expectations",
+            "collapse",
         }
     )
 
@@ -141,6 +145,7 @@ class TransientAnalysis(Analysis):
     moment_tolerance: float = 0.05
     figure: FigureKeys = FigureKeys()
     expectations: tuple[Expectation, ...] = ()
+    collapse: Collapse | None = None
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], where: str, problem: FokkerPlanckProblem) -> Self:
@@ -161,6 +166,9 @@ class TransientAnalysis(Analysis):
         expectations = table.get("expectations", ())
         if not isinstance(expectations, tuple) or not all(isinstance(e, Expectation) for e in expectations):
             raise CaseError(f"{where}.expectations must be parsed by the case schema (parse_expectations)")
+        collapse = table.get("collapse")
+        if collapse is not None and not isinstance(collapse, Collapse):
+            raise CaseError(f"{where}.collapse must be parsed by the case schema (parse_collapse)")
         return cls(
             t_end,
             dt,
@@ -170,6 +178,7 @@ class TransientAnalysis(Analysis):
             **tol,
             figure=figure,
             expectations=expectations,
+            collapse=collapse,
         )
 
     def run(self, ctx: Context) -> Result:
@@ -180,6 +189,9 @@ class TransientAnalysis(Analysis):
         dim = problem.dim
         frames = [(0.0, rho.copy())]
         rows = [_row(0.0, disc, rho, dim)]
+        collapse = CollapseRecorder(self.collapse, disc) if self.collapse is not None else None
+        if collapse is not None:
+            rows[0] |= collapse.record(0.0, rho)
         reference = linear_drift(problem) if self.reference == "ou" else None
         m0, s0 = moments(rho, disc.msh, dim) if reference is not None else (None, None)
         checks, expected = [], []
@@ -190,6 +202,8 @@ class TransientAnalysis(Analysis):
             for t in solver.run(rho, self.output_times):
                 frames.append((t, rho.copy()))
                 rows.append(_row(t, disc, rho, dim))
+                if collapse is not None:
+                    rows[-1] |= collapse.record(t, rho)
                 if reference is not None:
                     checks += self._ou_checks(t, reference, rho, disc, m0, s0)
                 expected.append((t, self._expectation_checks(t, rho, disc)))
@@ -204,6 +218,9 @@ class TransientAnalysis(Analysis):
         worst = min(r.min / r.max for r in hist)
         observables = {"steps": len(hist), "final_mass": float(masses[-1]), "min_over_run": worst}
         observables.update({k: max(s[k] for s in scales) for k in scales[0]})
+        if collapse is not None:
+            observables["collapse"] = collapse.observables()
+            checks += collapse.checks()
         if not problem.absorbing:
             checks.append(
                 check("transient: max |mass - 1| over all steps", np.abs(masses - 1).max(), 0.0, MASS_TOL)
@@ -263,14 +280,20 @@ class TransientAnalysis(Analysis):
         }
 
     def validate(self, ctx: Context, truth: FokkerPlanckProblem) -> Validation:
-        """Moments and test-function integrals at the output times (histograms at three) vs Monte Carlo."""
+        """Moments, test-function integrals (histograms at three times), collapse fraction vs Monte Carlo."""
         disc = ctx.disc
         rho = initial_density(disc)
         solver = TransientSolver(disc, self.dt, self.method, petsc_options=ctx.petsc)
         fe = FrameRecorder(disc, ctx.settings, histogram_times=pick_times(self.output_times))
+        collapse = CollapseRecorder(self.collapse, disc) if self.collapse is not None else None
         for t in solver.run(rho, self.output_times):
             fe.record(t, rho)
-        return compare_with_paths(ctx, truth, "transient", fe, ctx.settings.dt or self.dt, [])
+            if collapse is not None:
+                collapse.record(t, rho)
+        fractions = []
+        if collapse is not None:
+            fractions.append((f"collapse {self.collapse.label}", collapse.indicator(), collapse.fractions))
+        return compare_with_paths(ctx, truth, "transient", fe, ctx.settings.dt or self.dt, [], fractions)
 
     @classmethod
     def figures(cls, out: Path, summary: Mapping[str, Any], title: str) -> list[Path]:

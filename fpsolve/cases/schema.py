@@ -22,6 +22,7 @@ import sympy as sp
 
 from fpsolve.analyses import ANALYSES
 from fpsolve.analyses.base import Analysis, ValidateSettings
+from fpsolve.analyses.collapse import RADIUS, parse_collapse
 from fpsolve.analyses.expectations import TIME, parse_expectations
 from fpsolve.cases.claims import Claim, parse_claims
 from fpsolve.discretisation.adapt import INDICATORS, AdaptSettings
@@ -29,7 +30,7 @@ from fpsolve.discretisation.operators import CHECK_POINTS
 from fpsolve.discretisation.schemes import SCHEMES
 from fpsolve.errors import CaseError, MeshError, ProblemError
 from fpsolve.problem.domain import Cuboid, Domain, MeshFile, Sphere
-from fpsolve.problem.expressions import ExpressionError, parse_expression
+from fpsolve.problem.expressions import REFERENCE_FUNCTIONS, ExpressionError, parse_expression
 from fpsolve.problem.fokker_planck import (
     FokkerPlanckProblem,
     check_finite_on,
@@ -171,7 +172,11 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         return parse_expression(value, {**params, "eps2": eps2}, names, where)
 
     def time_expr(value: Any, where: str) -> sp.Expr:  # expectations.exact: t, parameters, eps2
-        return parse_expression(value, {**params, "eps2": eps2}, (), where, {"t": TIME})
+        return parse_expression(value, {**params, "eps2": eps2}, (), where, {"t": TIME}, REFERENCE_FUNCTIONS)
+
+    def collapse_expr(value: Any, where: str) -> sp.Expr:  # collapse.limit, .lower: t, r, parameters, eps2
+        symbols = {"t": TIME, "r": RADIUS}
+        return parse_expression(value, {**params, "eps2": eps2}, (), where, symbols, REFERENCE_FUNCTIONS)
 
     if model is not None:
         G, Q, loss = model.noise_factor, model.Q, model.mean_loss
@@ -216,7 +221,8 @@ def _parse(data: Mapping[str, Any], path: Path) -> Case:
         )
     adapt = _adapt(table(data, "mesh").get("adapt")) if "mesh" in data else None
     analyses = parse_analyses(
-        _analysis_expressions(data.get("analysis"), expr, observable_expr, time_expr), problem
+        _analysis_expressions(data.get("analysis"), expr, observable_expr, time_expr, collapse_expr, dim),
+        problem,
     )
     solver = table(data, "solver") if "solver" in data else {}
     petsc = solver.get("petsc", {})
@@ -492,14 +498,17 @@ def _initial(table: dict[str, Any], dim: int, expr: Any) -> sp.Expr:
     return expr(table.get("expression"), "initial.expression")
 
 
-def _analysis_expressions(value: Any, expr: Any, observable_expr: Any, time_expr: Any) -> Any:
+def _analysis_expressions(
+    value: Any, expr: Any, observable_expr: Any, time_expr: Any, collapse_expr: Any, dim: int
+) -> Any:
     """``value`` (the ``[[analysis]]`` array) with the expressions of the case's names parsed.
 
     Each ``figure.curves[i].zero`` is parsed by ``expr``; each entry of an ``expectations`` list becomes
     an :class:`~fpsolve.analyses.expectations.Expectation` (``of`` by ``observable_expr``, ``exact`` by
-    ``time_expr``, a function of t; both may name ``eps2``, the case's ε²): they are written in the
-    case's coordinate and parameter names, which only the schema knows; everything else is left to the
-    analysis to check.
+    ``time_expr``, a function of t; both may name ``eps2``, the case's ε²), a ``collapse`` table a
+    :class:`~fpsolve.analyses.collapse.Collapse` (``limit``, ``lower`` by ``collapse_expr``, functions
+    of t and the radius r): they are written in the case's coordinate and parameter names, which only
+    the schema knows; everything else is left to the analysis to check.
     """
     if not isinstance(value, list):
         return value
@@ -510,6 +519,11 @@ def _analysis_expressions(value: Any, expr: Any, observable_expr: Any, time_expr
             a = {
                 **a,
                 "expectations": parse_expectations(a["expectations"], where, observable_expr, time_expr),
+            }
+        if isinstance(a, dict) and "collapse" in a:
+            a = {
+                **a,
+                "collapse": parse_collapse(a["collapse"], f"analysis[{k}].collapse", dim, collapse_expr),
             }
         figure = a.get("figure") if isinstance(a, dict) else None
         curves = figure.get("curves") if isinstance(figure, dict) else None

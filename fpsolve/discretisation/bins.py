@@ -19,7 +19,11 @@ on the cell's vertices, so :math:`\{q < s\}` is a polytope: one corner simplex, 
   still cut), and :math:`q` is interpolated on the pieces, of diameter
   :math:`\delta \approx h/2^{\text{refine}}`.
   For :math:`q = |x-c|^2` the interpolant exceeds q by at most :math:`\delta^2`, which moves the edge
-  at radius r inwards by at most :math:`\delta^2/(2r)`.
+  at radius r inwards by at most :math:`\delta^2/(2r)`. A cell (or piece) is cut where its vertex
+  values straddle s; a convex q can dip below s inside a cell whose vertices all lie above it (an arc
+  through one edge), which :class:`LevelSetCDF` finds with ``lower``, a lower bound of q on a piece from
+  its smallest vertex value and its diameter (for :math:`q = |x-c|^2`:
+  :math:`(\sqrt{q_{min}} - \text{diam})_+^2`); without it such pieces count as outside.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from mpi4py import MPI
 
 from fpsolve.errors import ProblemError
 
-__all__ = ["bin_probabilities", "level_set_cdf"]
+__all__ = ["LevelSetCDF", "bin_probabilities", "level_set_cdf"]
 
 Array = npt.NDArray[np.float64]
 
@@ -127,6 +131,14 @@ def _below(cells: _Cells, idx: npt.NDArray[np.intp], simplices: Array, knots: Ar
     return out
 
 
+def _diameters(cells: _Cells, idx: npt.NDArray[np.intp], simplices: Array) -> Array:
+    """The longest edge of each simplex (barycentric ``simplices`` of the cells ``idx``)."""
+    d = cells.d
+    phys = np.einsum("mij,mjk->mik", simplices, cells.vertices[idx])
+    pairs = [(a, b) for a in range(d + 1) for b in range(a + 1, d + 1)]
+    return np.sqrt(np.max([np.sum((phys[:, a] - phys[:, b]) ** 2, 1) for a, b in pairs], axis=0))
+
+
 def _bisect(
     cells: _Cells, idx: npt.NDArray[np.intp], simplices: Array, knots: Array, q: Callable[[Array], Array]
 ) -> tuple[npt.NDArray[np.intp], Array, Array]:
@@ -151,34 +163,66 @@ def _bisect(
     return np.concatenate([idx, idx]), np.concatenate(children), np.concatenate(child_knots)
 
 
+class LevelSetCDF:
+    r""":math:`F(s) = \int\rho\,1\{q < s\}` of one density at any levels (:meth:`__call__`, collective).
+
+    ``q(x)`` maps points (m, d) to (m,). ``refine = 0``: q is taken as linear on each cell (exact for
+    a linear q); otherwise each cut cell is halved ``refine`` times per direction first (module
+    docstring). ``lower(q_min, diam)``: a lower bound of q on a cell or piece from its smallest vertex
+    value and its diameter (default: q_min itself, right for a linear q); a piece is refined while it
+    may meet {q < s}. The cells, the values of q at their vertices and the integral of ρ over each are
+    computed once, so that a call costs a pass over the cells plus the work on the cut ones (a
+    bisection for a level with a given F calls it many times).
+    """
+
+    def __init__(
+        self,
+        rho: dolfinx.fem.Function,
+        q: Callable[[Array], Array],
+        refine: int = 0,
+        lower: Callable[[Array, Array], Array] | None = None,
+    ) -> None:
+        self.comm = rho.function_space.mesh.comm
+        self.cells = cells = _Cells(rho)
+        d, n = cells.d, len(cells.values)
+        self.q, self.refine, self.lower = q, refine, lower
+        self.knots = q(cells.vertices.reshape(-1, d)).reshape(n, d + 1)
+        self.lo, self.hi = self.knots.min(1), self.knots.max(1)
+        every = np.broadcast_to(np.eye(d + 1), (n, d + 1, d + 1))
+        self.floor = self.lo if lower is None else lower(self.lo, _diameters(cells, np.arange(n), every))
+        self.whole = cells.integrals(np.arange(n), every)
+
+    def __call__(self, levels: Array) -> Array:
+        """F at each of ``levels``, summed over ranks."""
+        cells, d = self.cells, self.cells.d
+        local = np.zeros(len(levels))
+        for i, s in enumerate(np.asarray(levels, float)):
+            local[i] = self.whole[self.hi < s].sum()
+            idx = np.flatnonzero((self.floor < s) & (self.hi >= s))
+            simplices = np.broadcast_to(np.eye(d + 1), (len(idx), d + 1, d + 1)).copy()
+            knots = self.knots[idx]
+            for _ in range(d * self.refine):
+                idx, simplices, knots = _bisect(cells, idx, simplices, knots, self.q)
+                full = knots.max(1) < s
+                local[i] += cells.integrals(idx[full], simplices[full]).sum()
+                floor = knots.min(1)
+                if self.lower is not None:
+                    floor = self.lower(floor, _diameters(cells, idx, simplices))
+                keep = ~full & (floor < s)
+                idx, simplices, knots = idx[keep], simplices[keep], knots[keep]
+            cut = knots.min(1) < s  # the interpolant of q is linear: a piece above s holds nothing
+            local[i] += _below(cells, idx[cut], simplices[cut], knots[cut], s).sum()
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+
 def level_set_cdf(
     rho: dolfinx.fem.Function, q: Callable[[Array], Array], levels: Array, refine: int = 0
 ) -> Array:
     r""":math:`F(s) = \int\rho\,1\{q < s\}` at each of ``levels``, summed over ranks (collective).
 
-    ``q(x)`` maps points (m, d) to (m,). ``refine = 0``: q is taken as linear on each cell (exact for
-    a linear q); otherwise each cut cell is halved ``refine`` times per direction first (module
-    docstring).
+    One call of :class:`LevelSetCDF` (``q`` and ``refine`` as there).
     """
-    cells = _Cells(rho)
-    d, n = cells.d, len(cells.values)
-    knots0 = q(cells.vertices.reshape(-1, d)).reshape(n, d + 1)
-    whole = cells.integrals(np.arange(n), np.broadcast_to(np.eye(d + 1), (n, d + 1, d + 1)))
-    local = np.zeros(len(levels))
-    for i, s in enumerate(np.asarray(levels, float)):
-        hi, lo = knots0.max(1), knots0.min(1)
-        local[i] = whole[hi < s].sum()
-        idx = np.flatnonzero((lo < s) & (hi >= s))
-        simplices = np.broadcast_to(np.eye(d + 1), (len(idx), d + 1, d + 1)).copy()
-        knots = knots0[idx]
-        for _ in range(d * refine):
-            idx, simplices, knots = _bisect(cells, idx, simplices, knots, q)
-            full = knots.max(1) < s
-            local[i] += cells.integrals(idx[full], simplices[full]).sum()
-            keep = ~full & (knots.min(1) < s)
-            idx, simplices, knots = idx[keep], simplices[keep], knots[keep]
-        local[i] += _below(cells, idx, simplices, knots, s).sum()
-    return rho.function_space.mesh.comm.allreduce(local, op=MPI.SUM)
+    return LevelSetCDF(rho, q, refine)(levels)
 
 
 def bin_probabilities(

@@ -41,6 +41,31 @@ FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "min": sp.Min,
 }
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+
+
+class gammainc(sp.Function):  # noqa: N801  (the case-file name)
+    r"""Regularised lower incomplete gamma function :math:`P(a, x) = \gamma(a, x)/\Gamma(a)`.
+
+    Evaluated by :func:`scipy.special.gammainc` once both arguments are numbers (a ≥ 0, x ≥ 0, with
+    P(0, x) = 1 for x > 0, its limit as a → 0; NaN elsewhere). It has no finite-element form: it is
+    offered only in reference expressions (:data:`REFERENCE_FUNCTIONS`), never in the loss or Q.
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a: sp.Expr, x: sp.Expr) -> sp.Expr | None:
+        """A float for numeric arguments; otherwise left unevaluated."""
+        if a.is_number and x.is_number:
+            from scipy.special import gammainc as p  # noqa: PLC0415  (scipy.special only where used)
+
+            return sp.Float(float(p(float(a), float(x))))
+        return None
+
+
+#: Functions allowed, besides :data:`FUNCTIONS`, in reference expressions that are evaluated as numbers
+#: only (the ``exact``, ``limit`` and ``lower`` of a transient analysis): ``gammainc(a, x)`` = P(a, x).
+REFERENCE_FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {"gammainc": gammainc}
 _BINARY = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -60,6 +85,7 @@ def parse_expression(
     coordinates: Iterable[str] = ("x", "y", "z"),
     where: str = "expression",
     symbols: Mapping[str, sp.Symbol] | None = None,
+    functions: Mapping[str, Callable[..., sp.Expr]] | None = None,
 ) -> sp.Expr:
     """Parse ``text`` into a sympy expression of the coordinate symbols.
 
@@ -76,6 +102,8 @@ def parse_expression(
     symbols
         Further names allowed as free symbols (e.g. the data columns of an SGD model), mapped to the
         given sympy symbols; they must not clash with the coordinate or parameter names.
+    functions
+        Further functions allowed besides :data:`FUNCTIONS` (e.g. :data:`REFERENCE_FUNCTIONS`).
     """
     if isinstance(text, bool):
         raise ExpressionError(f"{where}: expected an expression, got a boolean")
@@ -96,7 +124,7 @@ def parse_expression(
     symbols = {name: COORDS[i] for i, name in enumerate(coordinates)} | dict(symbols or {})
     params = {k: sp.Float(v) for k, v in (parameters or {}).items()}
     try:
-        expr = _Converter(text, where, symbols, params).visit(tree.body)
+        expr = _Converter(text, where, symbols, params, FUNCTIONS | dict(functions or {})).visit(tree.body)
         _check_finite(expr, where)
     except (RecursionError, MemoryError, OverflowError) as exc:
         raise ExpressionError(f"{where}: expression too large to evaluate ({type(exc).__name__})") from None
@@ -150,8 +178,16 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 class _Converter:
-    def __init__(self, text: str, where: str, symbols: dict[str, sp.Symbol], params: dict[str, sp.Expr]):
+    def __init__(
+        self,
+        text: str,
+        where: str,
+        symbols: dict[str, sp.Symbol],
+        params: dict[str, sp.Expr],
+        functions: Mapping[str, Callable[..., sp.Expr]],
+    ):
         self.text, self.where, self.symbols, self.params = text, where, symbols, params
+        self.functions = functions
         self.depth = 0
 
     def fail(self, node: ast.AST, what: str) -> ExpressionError:
@@ -192,14 +228,15 @@ class _Converter:
             operand = self.visit(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            if not isinstance(node.func, ast.Name) or node.func.id not in self.functions:
                 name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise self.fail(node, f"unknown function '{name}' (allowed: {', '.join(sorted(FUNCTIONS))})")
+                allowed = ", ".join(sorted(self.functions))
+                raise self.fail(node, f"unknown function '{name}' (allowed: {allowed})")
             if node.keywords or not node.args:
                 raise self.fail(node, f"'{node.func.id}' takes positional arguments only")
             args = [self.visit(a) for a in node.args]
             try:
-                return FUNCTIONS[node.func.id](*args)
+                return self.functions[node.func.id](*args)
             except (TypeError, ValueError) as exc:
                 raise self.fail(node, f"bad call of '{node.func.id}': {exc}") from None
         raise self.fail(node, f"'{type(node).__name__}' is not allowed in expressions")

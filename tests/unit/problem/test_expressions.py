@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from fpsolve.problem.expressions import ExpressionError, parse_expression
+from fpsolve.problem.expressions import REFERENCE_FUNCTIONS, ExpressionError, parse_expression
 from fpsolve.problem.fokker_planck import COORDS
 
 x, y, z = COORDS
@@ -45,3 +45,16 @@ def test_rejected_expressions_name_the_problem(text: str, message: str) -> None:
 def test_coordinates_beyond_the_dimension_are_undefined() -> None:
     with pytest.raises(ExpressionError, match="undefined symbol 'z'"):
         parse_expression("x + z", coordinates=("x", "y"))
+
+
+def test_gammainc_is_the_regularised_lower_incomplete_gamma_of_reference_expressions() -> None:
+    from scipy.special import gammainc
+
+    r = sp.Symbol("r")
+    limit = parse_expression("gammainc(k, r**2/2)", {"k": 0.25}, (), "limit", {"r": r}, REFERENCE_FUNCTIONS)
+    assert float(limit.subs(r, 0.1)) == gammainc(0.25, 0.005)  # 0.29308…
+    assert float(parse_expression("gammainc(0, 0.5)", functions=REFERENCE_FUNCTIONS)) == 1.0  # a -> 0
+    with pytest.raises(ExpressionError, match="infinite or undefined"):
+        parse_expression("gammainc(-1, 0.5)", functions=REFERENCE_FUNCTIONS)
+    with pytest.raises(ExpressionError, match="unknown function 'gammainc'"):
+        parse_expression("gammainc(1, x)")
