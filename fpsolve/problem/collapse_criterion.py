@@ -30,12 +30,12 @@ the top Lyapunov exponent of a matrix-valued linearisation and are not computed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import sympy as sp
 
 from fpsolve.errors import ProblemError
 from fpsolve.problem.affine_set import AffineSet
@@ -49,6 +49,8 @@ Array = npt.NDArray[np.float64]
 GRID = 20001
 #: Relative size (to the largest value on the set) below which b_n and Q_nn count as zero on A.
 INVARIANCE_TOL = 1e-9
+#: Step of the normal differences, relative to the size of the box.
+STEP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,15 @@ class NormalExponent:
 def normal_exponent(
     problem: FokkerPlanckProblem, aset: AffineSet, box: tuple[Array, Array]
 ) -> NormalExponent:
-    """λ of the module docstring for the set ``aset`` of ``problem``; ``box`` bounds the domain (lo, hi).
+    r"""λ of the module docstring for the set ``aset`` of ``problem``; ``box`` bounds the domain (lo, hi).
 
+    The normal derivatives are central differences of b and Q (evaluated as the Monte Carlo evaluates
+    them) a step h = :data:`STEP` · (size of the box) off the set: with b_n = Q_nn = 0 on A,
+    :math:`\partial_vb_n = (b_n(h) - b_n(-h))/(2h)` and
+    :math:`\partial_v^2Q_{nn} = (Q_{nn}(h) + Q_{nn}(-h))/h^2`, both with errors O(h²) (about 1e-9).
     Raises :class:`~fpsolve.errors.ProblemError` for a set other than a point in 1-D or a line in 2-D,
-    one that is not invariant (naming a point where the drift or the noise crosses it), or a line
-    along which the noise vanishes somewhere (no stationary density along it).
+    one that is not invariant (naming a point where the drift or the noise crosses it), or a line along
+    which the noise vanishes somewhere (no stationary density along it).
     """
     d = problem.dim
     if aset.dim != d or aset.codimension != 1 or d > 2:
@@ -87,30 +93,20 @@ def normal_exponent(
             f"(codimension 1), got a set of dimension {len(aset.along)} in {d}-D"
         )
     n = aset.normals()[:, 0]
-    b, Q, x = problem.drift_field, problem.Q, problem.coords
-    b_n = sum(n[i] * b[i] for i in range(d))
-    q_nn = sum(n[i] * n[j] * Q[i, j] for i in range(d) for j in range(d))
-
-    def along_n(f: sp.Expr) -> sp.Expr:
-        return sum(n[i] * sp.diff(f, x[i]) for i in range(d))
-
-    alpha_expr = along_n(b_n) - problem.eps2 / 2 * along_n(along_n(q_nn))
     points = _chord(aset, box)
-    values = {
-        name: np.broadcast_to(problem.numpy_function(e)(points), len(points)).astype(float)
-        for name, e in (("b_n", b_n), ("q_nn", q_nn), ("alpha", alpha_expr))
-    }
-    _check_invariant(problem, points, values["b_n"], values["q_nn"], aset)
-    alpha = values["alpha"]
+    h = STEP * max(1.0, float(np.max(np.asarray(box[1], float) - np.asarray(box[0], float))))
+    drift, noise = _normal_parts(problem, n)
+    _check_invariant(problem, points, drift(points), noise(points), aset)
+    up, down = points + h * n, points - h * n
+    alpha = (drift(up) - drift(down)) / (2 * h) - problem.eps2 / 2 * (noise(up) + noise(down)) / h**2
     if not np.all(np.isfinite(alpha)):
         raise ProblemError(f"the normal exponent α is not finite on {aset.describe()}")
     if d == 1:
         return NormalExponent(float(alpha[0]), points, alpha, np.ones(1))
     e = aset.tangents()[:, 0]
-    b_e = sum(e[i] * b[i] for i in range(d))
-    k_ee = problem.eps2 * sum(e[i] * e[j] * Q[i, j] for i in range(d) for j in range(d))
-    drift = np.broadcast_to(problem.numpy_function(b_e)(points), len(points)).astype(float)
-    diffusion = np.broadcast_to(problem.numpy_function(k_ee)(points), len(points)).astype(float)
+    b = problem.numpy("drift")(points.T).reshape(d, -1)
+    Q = problem.numpy("Q")(points.T).reshape(d, d, -1)
+    along, diffusion = e @ b, problem.eps2 * np.einsum("i,ijn,j->n", e, Q, e)
     if not np.all(diffusion > 0):
         k = int(np.argmin(diffusion))
         raise ProblemError(
@@ -118,11 +114,27 @@ def normal_exponent(
             "the motion on the set has no stationary density to average the exponent over"
         )
     s = (points - points[0]) @ e
-    f = drift / diffusion
+    f = along / diffusion
     log_pi = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(s))]) - np.log(diffusion)
     pi = np.exp(log_pi - log_pi.max())
     weights = pi / np.trapezoid(pi, s)
     return NormalExponent(float(np.trapezoid(weights * alpha, s)), points, alpha, weights)
+
+
+def _normal_parts(
+    problem: FokkerPlanckProblem, n: Array
+) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
+    """The maps x ↦ n·b(x) and x ↦ nᵀQ(x)n, for points x of shape (m, d)."""
+    d = problem.dim
+    drift, Q = problem.numpy("drift"), problem.numpy("Q")
+
+    def b_n(x: Array) -> Array:
+        return n @ drift(x.T).reshape(d, -1)
+
+    def q_nn(x: Array) -> Array:
+        return np.einsum("i,ijm,j->m", n, Q(x.T).reshape(d, d, -1), n)
+
+    return b_n, q_nn
 
 
 def _chord(aset: AffineSet, box: tuple[Array, Array]) -> Array:
@@ -148,8 +160,9 @@ def _check_invariant(
     problem: FokkerPlanckProblem, points: Array, b_n: Array, q_nn: Array, aset: AffineSet
 ) -> None:
     """b_n and Q_nn must vanish on the set (relative to the size of b and Q there)."""
-    b = problem.numpy("drift")(points.T).reshape(problem.dim, -1)
-    Q = problem.numpy("Q")(points.T).reshape(problem.dim, problem.dim, -1)
+    d = problem.dim
+    b = problem.numpy("drift")(points.T).reshape(d, -1)
+    Q = problem.numpy("Q")(points.T).reshape(d, d, -1)
     for name, values, scale in (("n·b", b_n, np.abs(b).max()), ("nᵀQn", q_nn, np.abs(Q).max())):
         bad = np.flatnonzero(~(np.abs(values) <= INVARIANCE_TOL * max(scale, 1e-300)))
         if bad.size:
