@@ -55,21 +55,30 @@ STEP = 1e-5
 
 @dataclass(frozen=True)
 class NormalExponent:
-    """λ and what it is made of (``alpha`` at the ``points`` of A, the along-set density ``weights``)."""
+    """λ and what it is made of.
+
+    ``alpha`` at the ``points`` of A, at arc length ``s`` along it, where the stationary density along
+    A is ``weights`` (a point: s = 0, weight 1).
+    """
 
     exponent: float
     points: Array
     alpha: Array
+    s: Array
     weights: Array
 
     def record(self) -> dict[str, Any]:
-        """Summary entry: λ, the range and π-mean of α, and the chord of A."""
+        """Summary entry: λ, the range of α, the chord of A and the mean and sd of π along it."""
+        mean = float(np.trapezoid(self.weights * self.s, self.s)) if len(self.s) > 1 else 0.0
+        var = float(np.trapezoid(self.weights * (self.s - mean) ** 2, self.s)) if len(self.s) > 1 else 0.0
         return {
             "lyapunov_exponent": self.exponent,
             "collapse_predicted": bool(self.exponent < 0),
             "alpha_min": float(self.alpha.min()),
             "alpha_max": float(self.alpha.max()),
             "chord": [self.points[0].tolist(), self.points[-1].tolist()],
+            "along_mean": mean,
+            "along_sd": var**0.5,
         }
 
 
@@ -102,7 +111,7 @@ def normal_exponent(
     if not np.all(np.isfinite(alpha)):
         raise ProblemError(f"the normal exponent α is not finite on {aset.describe()}")
     if d == 1:
-        return NormalExponent(float(alpha[0]), points, alpha, np.ones(1))
+        return NormalExponent(float(alpha[0]), points, alpha, np.zeros(1), np.ones(1))
     e = aset.tangents()[:, 0]
     b = problem.numpy("drift")(points.T).reshape(d, -1)
     Q = problem.numpy("Q")(points.T).reshape(d, d, -1)
@@ -118,7 +127,7 @@ def normal_exponent(
     log_pi = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * np.diff(s))]) - np.log(diffusion)
     pi = np.exp(log_pi - log_pi.max())
     weights = pi / np.trapezoid(pi, s)
-    return NormalExponent(float(np.trapezoid(weights * alpha, s)), points, alpha, weights)
+    return NormalExponent(float(np.trapezoid(weights * alpha, s)), points, alpha, s, weights)
 
 
 def _normal_parts(

@@ -39,7 +39,11 @@ def test_line_exponent_averages_alpha_over_the_motion_along_the_line() -> None:
     box = (np.array([-4.0, -1.0]), np.array([6.0, 1.0]))
     found = normal_exponent(problem, AffineSet((0.0, 0.0), ((1.0, 0.0),)), box)
     assert found.exponent == pytest.approx(-c0 - c1 - 3 * eps2, abs=1e-6)
-    assert found.record()["chord"] == [[-4.0, 0.0], [6.0, 0.0]]
+    record = found.record()
+    assert record["chord"] == [[-4.0, 0.0], [6.0, 0.0]]
+    # arc length from the chord's start (−4, 0): π = N(1, ε²) sits at s = 5 with sd ε
+    assert record["along_mean"] == pytest.approx(5.0, abs=1e-6)
+    assert record["along_sd"] == pytest.approx(0.5, abs=1e-6)
 
 
 def test_a_set_that_is_not_invariant_is_refused() -> None:
