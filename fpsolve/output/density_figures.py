@@ -224,7 +224,7 @@ def _maps(
     aspect = float((hi[1] - lo[1]) / (hi[0] - lo[0])) if equal else 0.9
     rows, cols = panel_grid(len(frames), aspect)
     height = float(np.clip(4.6 * aspect, 2.4, 5.6))
-    bars = (2.2 if scale.per_panel else 1.2) + 0.6 * cols * scale.per_panel
+    bars = 1.2 + 1.0 * cols * scale.per_panel  # a shared colour bar, or one beside every panel
     bars += 1.1 * any(f"J_{kind}" in g.point_data for _, g in frames)  # the |J| bar and its label
     width = 5.0 * cols + bars
     fig, grid = plt.subplots(
@@ -255,7 +255,9 @@ def _maps(
         bar = fig.colorbar(image, ax=axes, label=scale.label(), shrink=0.85, pad=0.02)
         bar.set_ticks(scale.ticks())
     if lines is not None:
-        _current_bar(fig, axes, lines, max(biggest), flux, kind)
+        # beside the last panel where every panel has its own bar (matplotlib's constrained layout
+        # misplaces per-panel bars next to one spanning all panels)
+        _current_bar(fig, axes[-1:] if scale.per_panel else axes, lines, max(biggest), flux, kind)
     notes = [] if equal else ["axes not to scale"]
     if zoomed:
         where = f"ρ ≥ {scale.lo:.2g}" if scale.kind == "log" else f"ρ ≥ {SEEN:g} max ρ"

@@ -256,3 +256,41 @@ def test_long_expectations_are_named_and_early_times_spread(
     assert [text.get_text() for text in panel.get_legend().get_texts()] == ["E[f₁] exact", "E[f₁] FE"]
     assert fig.get_supxlabel() == "f₁ = (x − mx)² + (y − my)² − kappa·eps2·(d1 + d2)/2"
     assert panel.get_xscale() == "symlog" and [v for v in panel.get_xticks()] == [0.0, 0.01, 0.1, 1.0]
+
+
+def test_per_panel_colour_bars_and_the_current_bar_do_not_overlap_the_maps(
+    tmp_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Peaks 4× apart over four panels (a ρ bar each) with a current: no colour bar lies on a map.
+
+    (Constrained layout put the per-panel bars on the next map when the |J| bar spanned all panels.)
+    """
+    x, y = coordinates(2)
+    p = FokkerPlanckProblem(
+        2, sp.eye(2), 0.1, Cuboid((-2.0, -2.0), (2.0, 2.0), (16, 16)), loss=(x**2 + y**2) / 2
+    )
+    disc = Discretisation(p, build_mesh(p.domain))
+    frames = [
+        (t, disc.interpolate(sp.exp(-((x - 0.5) ** 2 + y**2) / (2 * s**2)) / s**2))
+        for t, s in ((0, 0.3), (1, 0.4), (2, 0.5), (3, 0.6))
+    ]
+    currents = [(t, disc.current(f, name="J_transient")) for t, f in frames]
+    fields = [FieldSeries("rho_transient", frames), FieldSeries("J_transient", currents)]
+    write_result(tmp_out, "transient", Result(fields=fields))
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    saved: dict[str, Any] = {}
+    monkeypatch.setattr(
+        "fpsolve.output.density_figures.save", lambda fig, target: saved.setdefault("fig", fig)
+    )
+    density_figure(tmp_out, "transient", "spreading", {"coordinates": ["x", "y"], "observables": {}})
+    fig = saved["fig"]
+    fig.canvas.draw()
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    maps = [ax for ax in fig.axes if ax not in bars]
+    assert len(bars) == 5 and len(maps) == 4  # a ρ bar per panel and the |J| bar
+    spans = sorted((ax.get_position().x0, ax.get_position().x1) for ax in bars + maps)
+    assert all(a1 <= b0 + 1e-6 for (_, a1), (b0, _) in zip(spans, spans[1:], strict=False))  # no overlap
+    for m in maps:  # each map's own bar right beside it, not drifted towards the next map
+        right = m.get_position().x1
+        assert min(b.get_position().x0 for b in bars if b.get_position().x0 >= right) - right < 0.02
