@@ -114,5 +114,6 @@ class Overlays:
             if legend:
                 ax.plot([], [], color="tab:orange", lw=1.4, label=label)
         for x, y, label in self.points:
-            ax.plot(x, y, "*", color="white", mec="black", ms=11, label=label if legend else None)
+            # hollow: a density concentrated at the point (a collapse) stays visible inside it
+            ax.plot(x, y, "*", mfc="none", mec="white", mew=1.4, ms=13, label=label if legend else None)
         return drawn
