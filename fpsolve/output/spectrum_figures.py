@@ -24,7 +24,7 @@ import numpy as np
 
 from fpsolve.output.fields import read_series
 from fpsolve.output.slices import draw_planes, planes
-from fpsolve.output.style import plain_log_ticks, plt_agg, save, to_scale
+from fpsolve.output.style import TO_SCALE, plain_log_ticks, plt_agg, save, to_scale
 
 __all__ = ["SHOWN", "eigenvalue_figure", "mode_figure", "spectrum_sweep_figure"]
 
@@ -193,7 +193,9 @@ def _maps(plt: Any, grid: Any, names: list[str], lam: np.ndarray, shown: list[in
     lo, hi = lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo)
     n = len(shown) + 1
     equal = to_scale(hi[0] - lo[0], hi[1] - lo[1])
-    aspect = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 0.3, 2.0)) if equal else 0.9
+    # a strip just past 3:1 is stretched to 1:3, not to a square: the runs of a sweep, whose windows
+    # cross the threshold, keep about one height
+    aspect = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 1 / TO_SCALE, 2.0))
     size = (5.2 * n, 2 * 4.4 * aspect + 1.8)
     fig, axes = plt.subplots(2, n, figsize=size, squeeze=False, layout="constrained")
     _panel(fig, axes[0, 0], tri, rho, "φ₀ = ρ∞", False)
