@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
             type=_formats,
             default=("png",),
             metavar="FMT[,FMT]",
-            help="figure formats, any of png,pdf,svg (default png; 3-D slices are png only)",
+            help="figure formats, any of png,pdf,svg (default png)",
         )
     return parser
 
