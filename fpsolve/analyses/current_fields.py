@@ -210,8 +210,7 @@ def current_scales(
     pure discretisation current (|J_h| a few % of |βρ_h|) shows as nearly nothing.
     """
     W = J.function_space
-    drift = dolfinx.fem.Function(W)
-    drift.interpolate(dolfinx.fem.Expression(disc.beta * rho, W.element.interpolation_points))
+    drift = disc.drift_flux(rho)
     n, bs = W.dofmap.index_map.size_local, W.dofmap.index_map_bs
     norms = [np.linalg.norm(f.x.array[: n * bs].reshape(n, bs), axis=1) for f in (J, drift)]
     return {"max_abs_J": _max(norms[0], disc.comm), "max_drift_flux": _max(norms[1], disc.comm)}

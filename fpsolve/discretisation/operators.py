@@ -139,6 +139,8 @@ class Discretisation:
         self.degree = degree
         self.fichera = fichera
         self.V = dolfinx.fem.functionspace(self.msh, ("Lagrange", degree))
+        #: compiled nodal expressions of J and βρ with their input copies (:meth:`_nodal_expression`)
+        self._expressions: dict[str, tuple[Any, Any, dolfinx.fem.Expression]] = {}
         q = quadrature_degree if quadrature_degree is not None else 2 * degree + 2
         self.dx = ufl.Measure("dx", domain=self.msh, metadata={"quadrature_degree": q})
         x = ufl.SpatialCoordinate(self.msh)
@@ -336,15 +338,42 @@ class Discretisation:
         ``G`` is :meth:`recovered_gradient`; J is interpolated at the nodes (exact in ρ_h, β, K there).
         """
         G = self.recovered_gradient(rho)
-        W = G.function_space
-        J = dolfinx.fem.Function(W)
+        J = dolfinx.fem.Function(G.function_space)
         J.name = name
-        J.interpolate(
-            dolfinx.fem.Expression(
-                current_from_gradient(self.K, self.beta, rho, G), W.element.interpolation_points
-            )
-        )
+        J.interpolate(self._nodal_expression("current", rho, G))
         return J
+
+    def drift_flux(self, rho: dolfinx.fem.Function) -> dolfinx.fem.Function:
+        r"""The drift part :math:`\beta\rho_h` of the current, interpolated like :meth:`current`."""
+        W = dolfinx.fem.functionspace(self.msh, ("Lagrange", self.degree, (self.problem.dim,)))
+        flux = dolfinx.fem.Function(W)
+        flux.interpolate(self._nodal_expression("drift", rho))
+        return flux
+
+    def _nodal_expression(
+        self, kind: str, rho: dolfinx.fem.Function, G: dolfinx.fem.Function | None = None
+    ) -> dolfinx.fem.Expression:
+        """The expression of J (``"current"``) or βρ (``"drift"``) at the vector P(p) nodes, for ``rho``.
+
+        Compiled once per kind for densities in :attr:`V`, on copies that each call refills: the UFL
+        signature of a large K or β (a model's Q is a sum over its data) costs seconds per compilation.
+        """
+        W = dolfinx.fem.functionspace(self.msh, ("Lagrange", self.degree, (self.problem.dim,)))
+        points = W.element.interpolation_points
+
+        def body(r: Any, g: Any) -> Any:
+            return current_from_gradient(self.K, self.beta, r, g) if kind == "current" else self.beta * r
+
+        if rho.function_space is not self.V:  # another space: compiled for it alone
+            return dolfinx.fem.Expression(body(rho, G), points)
+        if kind not in self._expressions:
+            rho_c, G_c = dolfinx.fem.Function(self.V), dolfinx.fem.Function(W)
+            self._expressions[kind] = (rho_c, G_c, dolfinx.fem.Expression(body(rho_c, G_c), points))
+        rho_c, G_c, expression = self._expressions[kind]
+        rho_c.x.array[:] = rho.x.array
+        if G is not None:
+            G_c.x.array[:] = G.x.array
+        return expression
 
     def num_dofs(self) -> int:
         """Global number of degrees of freedom."""
